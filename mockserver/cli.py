@@ -1,0 +1,89 @@
+"""`deploymock` command line: `serve` a mock process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mockserver.errors import ConfigError
+
+
+def _delay(text: str) -> tuple[str, str, float]:
+    """`[provider.]name=seconds`, e.g. `start=0` or `sap_ai_core.start=2.5`."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected [provider.]name=seconds, got {text!r}")
+    provider, _, name = key.rpartition(".")
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from exc
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("a delay cannot be negative")
+    return provider or "*", name, seconds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deploymock", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the mock server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--provider", action="append", default=None, metavar="NAME",
+        help="serve only this provider (repeatable); with exactly one, it is also served at /",
+    )
+    serve.add_argument(
+        "--delay", action="append", type=_delay, default=[], metavar="[PROVIDER.]NAME=SECONDS",
+        help="transition delay override, e.g. start=0 or sap_ai_core.stop=1 (repeatable)",
+    )
+    serve.add_argument("--validate-responses", action="store_true",
+                       help="check every response against the spec; a mismatch becomes a 500")
+    serve.add_argument("--seed", type=int, default=None, help="seed ids for reproducible runs")
+    serve.add_argument("--journal-size", type=int, default=10_000)
+    serve.add_argument("--log-level", default="info")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mockserver.app import create_app
+
+    delays: dict[str, dict[str, float]] = {}
+    for provider, name, seconds in args.delay:
+        delays.setdefault(provider, {})[name] = seconds
+    providers = args.provider
+    try:
+        app = create_app(
+            providers=providers,
+            root=providers[0] if providers and len(providers) == 1 else None,
+            seed=args.seed,
+            delays=delays,
+            validate_responses=args.validate_responses,
+            journal_size=args.journal_size,
+        )
+    except ConfigError as err:
+        print(f"deploymock: {err}", file=sys.stderr)
+        return 2
+    names = list(app.state.mock.providers)
+    base = f"http://{args.host}:{args.port}"
+    for name in names:
+        print(f"deploymock: {name:<16} {base}/{name}", file=sys.stderr)
+    if providers and len(providers) == 1:
+        print(f"deploymock: {providers[0]:<16} {base}/ (root)", file=sys.stderr)
+    print(f"deploymock: admin            {base}/__admin", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2  # pragma: no cover - argparse enforces the choices
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Vendor modules. Each module (or package) here exposes `PROVIDER`; `app.py` discovers them."""

@@ -1,0 +1,108 @@
+"""What a provider module supplies, and what a handler gets to work with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from mockserver.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    MockError,
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+)
+from mockserver.statemachine import Outcomes, Step
+from mockserver.store import Ids, TenantStore
+
+if TYPE_CHECKING:
+    from mockserver.clock import Clock
+
+__all__ = [
+    "Conflict",
+    "Ctx",
+    "Forbidden",
+    "Handler",
+    "Invalid",
+    "MockError",
+    "NotFound",
+    "PreconditionFailed",
+    "Provider",
+    "Reply",
+    "Unauthorized",
+]
+
+Reply: TypeAlias = tuple[int, Any] | tuple[int, Any, Mapping[str, str]]
+
+
+@dataclass(eq=False)
+class Ctx:
+    """One request, as a handler sees it. Parameters are validated and coerced by the spec."""
+
+    provider: str
+    operation_id: str
+    method: str
+    url: str  # path as invoked, with any mount prefix, without the query
+    base_url: str  # scheme://host[:port][/mount prefix], for hrefs pointing back at the mock
+    headers: Mapping[str, str]  # case-insensitive
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    header: dict[str, Any] = field(default_factory=dict)  # declared header parameters
+    body: Any = None
+    tenant: str = ""
+    request_id: str = ""
+    store: TenantStore | None = None  # set once the tenant is known
+    clock: Clock | None = None
+    delays: Mapping[str, float] = field(default_factory=dict)
+    outcomes: Outcomes | None = None
+    ids: Ids | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def data(self) -> TenantStore:
+        assert self.store is not None, "the tenant store is set before a handler runs"
+        return self.store
+
+    def now(self) -> float:
+        assert self.clock is not None
+        return self.clock.now()
+
+    def new_id(self, kind: str = "hex16") -> str:
+        assert self.ids is not None
+        return self.ids.uuid4() if kind == "uuid" else self.ids.hex(16)
+
+    def decider(self, resource: str) -> Callable[[Step], str | None]:
+        """What decides how an asynchronous step of `resource` ends (queued outcomes)."""
+        outcomes, provider, tenant = self.outcomes, self.provider, self.tenant
+        if outcomes is None:
+            return lambda step: None
+        return lambda step: outcomes.pop(provider, tenant, resource, step)
+
+    @staticmethod
+    def require(condition: bool, error: MockError) -> None:
+        if not condition:
+            raise error
+
+
+Handler: TypeAlias = Callable[[Ctx], Reply]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provider:
+    """A vendor: its spec, its handlers (operationId -> function) and its conventions."""
+
+    name: str
+    spec: str
+    handlers: Mapping[str, Handler]
+    tenant: Callable[[Ctx], str]
+    authenticate: Callable[[Ctx], None]
+    render_error: Callable[[MockError, Ctx], Any]
+    client_headers: Callable[[str], dict[str, str]]
+    unimplemented: frozenset[str] = frozenset()
+    delays: Mapping[str, float] = field(default_factory=dict)
+    outcomes: frozenset[str] = frozenset()  # what tests may queue with Outcomes
+    options: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""

@@ -1,0 +1,348 @@
+"""Load an OpenAPI 3.1 spec and turn it into routes and validators.
+
+Everything the mock knows about the shape of a request or a response comes from here: the path
+templates (routing), the parameters (path, query, header; coerced from strings by their schema
+type), the request bodies and the response bodies. Schemas are checked with jsonschema (Draft
+2020-12, which OpenAPI 3.1 uses); `$ref`s resolve inside the spec through a `referencing`
+registry. Validation collects every error, not just the first.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from mockserver.errors import ConfigError, Invalid, MethodNotAllowed, NotFound
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_FORMATS = FormatChecker()
+
+
+def spec_dir() -> Path:
+    """Where the specs are: inside the installed package, else the source checkout's openapi/."""
+    packaged = Path(str(importlib.resources.files("mockserver"))) / "openapi"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "openapi"
+
+
+@functools.cache
+def load_document(filename: str) -> dict[str, Any]:
+    path = spec_dir() / filename
+    if not path.is_file():
+        raise ConfigError(f"spec {filename} not found in {spec_dir()}")
+    with path.open(encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3.1"):
+        raise ConfigError(f"{filename} is not an OpenAPI 3.1 document")
+    return doc
+
+
+def _pointer(parts: Iterable[str]) -> str:
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _type_of(schema: Mapping[str, Any]) -> str | None:
+    t = schema.get("type")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), None)
+    return t if isinstance(t, str) else None
+
+
+def _error_text(err: ValidationError, where: str) -> dict[str, Any]:
+    loc = where + "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+    message = err.message
+    if err.validator in ("oneOf", "anyOf"):
+        # Say which alternatives were tried, not just that none fitted.
+        reasons = sorted({sub.message for sub in err.context or []})
+        message = (
+            f"must match exactly one of the allowed shapes ({'; or '.join(reasons)})"
+            if reasons else "matches more than one of the allowed shapes; it must match exactly one"
+        )
+    return {"field": loc, "message": message}
+
+
+@dataclass
+class Param:
+    name: str
+    location: str  # path | query | header
+    required: bool
+    schema: dict[str, Any]
+    validator: Draft202012Validator
+    explode: bool
+
+    def coerce(self, raw: list[str]) -> Any:
+        kind = _type_of(self.schema)
+        if kind == "array":
+            values = raw if self.explode else [v for r in raw for v in r.split(",")]
+            item = self.schema.get("items", {})
+            return [_scalar(v, _type_of(item) if isinstance(item, dict) else None) for v in values]
+        return _scalar(raw[-1], kind)
+
+
+def _scalar(raw: str, kind: str | None) -> Any:
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+    except ValueError:
+        return raw
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+@dataclass
+class Operation:
+    operation_id: str
+    method: str
+    template: str
+    params: list[Param]
+    body_required: bool
+    body_types: dict[str, Draft202012Validator]
+    responses: dict[str, Draft202012Validator | None]
+    secured: bool
+    raw: dict[str, Any] = field(repr=False)
+
+    def body_validator(self, content_type: str | None) -> Draft202012Validator | None:
+        """The validator for a media type; json-ish types fall back to application/json."""
+        if not self.body_types:
+            return None
+        media = (content_type or "application/json").split(";")[0].strip().lower()
+        if media in self.body_types:
+            return self.body_types[media]
+        if media.endswith("json") and "application/json" in self.body_types:
+            return self.body_types["application/json"]
+        return None
+
+    def accepts(self, content_type: str | None) -> bool:
+        media = (content_type or "").split(";")[0].strip().lower()
+        return not media or media in self.body_types or media.endswith("json")
+
+    def validate_request(
+        self,
+        path: Mapping[str, str],
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: Any,
+        body_present: bool,
+        content_type: str | None,
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Coerce and check everything; raise `Invalid` listing every problem."""
+        problems: list[dict[str, Any]] = []
+        found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+        for p in self.params:
+            if p.location == "path":
+                raw: list[str] | None = [path[p.name]] if p.name in path else None
+            elif p.location == "query":
+                raw = query.get(p.name)
+            else:
+                value = headers.get(p.name)
+                raw = [value] if value is not None else None
+            if raw is None:
+                if p.required:
+                    problems.append({"field": f"{p.location}.{p.name}", "message": "is required"})
+                continue
+            value = p.coerce(raw)
+            for err in p.validator.iter_errors(value):
+                problems.append(_error_text(err, f"{p.location}.{p.name}"))
+            found[p.location][p.name] = value
+        if self.body_types:
+            if not body_present:
+                if self.body_required:
+                    problems.append({"field": "body", "message": "a request body is required"})
+            elif not self.accepts(content_type):
+                problems.append(
+                    {"field": "header.Content-Type", "message": f"{content_type} is not accepted"}
+                )
+            else:
+                validator = self.body_validator(content_type)
+                if validator is not None:
+                    for err in validator.iter_errors(body):
+                        problems.append(_error_text(err, "body"))
+        if problems:
+            raise Invalid(
+                "Invalid request: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+                details=problems,
+            )
+        return found["path"], found["query"], found["header"]
+
+    def validate_response(self, status: int, body: Any) -> list[str]:
+        """Problems with a response the mock is about to send (empty when it conforms)."""
+        key = str(status)
+        if key not in self.responses:
+            key = f"{key[0]}XX" if f"{key[0]}XX" in self.responses else "default"
+        if key not in self.responses:
+            return [f"status {status} is not documented for {self.operation_id}"]
+        validator = self.responses[key]
+        if validator is None:
+            return [] if body is None else [f"status {status} documents no body"]
+        if body is None:
+            return [f"status {status} must have a body"]
+        return [
+            f"{e.json_path}: {e.message}"
+            for e in sorted(validator.iter_errors(body), key=lambda e: e.json_path)
+        ]
+
+
+class Spec:
+    """One provider's OpenAPI document, as routes and validators."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.doc = load_document(filename)
+        self.uri = f"urn:deploymock:{filename}"
+        self._registry: Registry[Any] = Registry().with_resource(
+            self.uri, Resource(contents=self.doc, specification=DRAFT202012)
+        )
+        self.operations: dict[str, Operation] = {}
+        self._routes: list[tuple[re.Pattern[str], str, dict[str, Operation]]] = []
+        self._build()
+
+    # -- building -----------------------------------------------------------------------------
+    def resolve(self, node: Any, where: list[str]) -> tuple[Any, list[str]]:
+        """Follow local `$ref`s; return the node and its location in the document."""
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not ref.startswith("#/") or seen > 32:
+                raise ConfigError(f"{self.filename}: unsupported $ref {ref!r}")
+            where = [p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/")]
+            node = self.doc
+            for part in where:
+                node = node[part]
+            seen += 1
+        return node, where
+
+    def validator(self, where: list[str]) -> Draft202012Validator:
+        ref = f"{self.uri}#{quote(_pointer(where), safe='/~$!&()*+,;=:@')}"
+        return Draft202012Validator(
+            {"$ref": ref}, registry=self._registry, format_checker=_FORMATS
+        )
+
+    def _build(self) -> None:
+        top_security = self.doc.get("security", [])
+        routes: list[tuple[str, dict[str, Operation]]] = []
+        for template, item in (self.doc.get("paths") or {}).items():
+            shared = item.get("parameters", [])
+            methods: dict[str, Operation] = {}
+            for method in METHODS:
+                if method not in item:
+                    continue
+                raw = item[method]
+                base = ["paths", template, method]
+                op_id = raw.get("operationId")
+                if not op_id:
+                    raise ConfigError(f"{self.filename}: {method.upper()} {template} has no operationId")
+                if op_id in self.operations:
+                    raise ConfigError(f"{self.filename}: duplicate operationId {op_id}")
+                params = self._params(shared, ["paths", template, "parameters"])
+                own = self._params(raw.get("parameters", []), [*base, "parameters"])
+                merged = {(p.location, p.name.lower()): p for p in [*params, *own]}
+                body_required, body_types = self._body(raw, base)
+                op = Operation(
+                    operation_id=op_id,
+                    method=method.upper(),
+                    template=template,
+                    params=list(merged.values()),
+                    body_required=body_required,
+                    body_types=body_types,
+                    responses=self._responses(raw, base),
+                    secured=bool(raw.get("security", top_security)),
+                    raw=raw,
+                )
+                self.operations[op_id] = op
+                methods[op.method] = op
+            routes.append((template, methods))
+        # Literal segments win over templated ones: /deployments/$count before /deployments/{id}.
+        routes.sort(key=lambda r: [(s.startswith("{"), s) for s in r[0].split("/")])
+        for template, methods in routes:
+            self._routes.append((_compile(template), template, methods))
+
+    def _params(self, raw_list: list[Any], where: list[str]) -> list[Param]:
+        out = []
+        for i, raw in enumerate(raw_list):
+            param, loc = self.resolve(raw, [*where, str(i)])
+            if param["in"] not in ("path", "query", "header"):
+                continue
+            schema_node, schema_loc = self.resolve(param.get("schema", {}), [*loc, "schema"])
+            style_default = param["in"] == "query"
+            out.append(
+                Param(
+                    name=param["name"],
+                    location=param["in"],
+                    required=bool(param.get("required", param["in"] == "path")),
+                    schema=schema_node,
+                    validator=self.validator(schema_loc),
+                    explode=bool(param.get("explode", style_default and param.get("style", "form") == "form")),
+                )
+            )
+        return out
+
+    def _body(self, raw: dict[str, Any], base: list[str]) -> tuple[bool, dict[str, Draft202012Validator]]:
+        if "requestBody" not in raw:
+            return False, {}
+        body, loc = self.resolve(raw["requestBody"], [*base, "requestBody"])
+        types = {
+            media.lower(): self.validator([*loc, "content", media, "schema"])
+            for media, content in (body.get("content") or {}).items()
+            if "schema" in content
+        }
+        return bool(body.get("required", False)), types
+
+    def _responses(self, raw: dict[str, Any], base: list[str]) -> dict[str, Draft202012Validator | None]:
+        out: dict[str, Draft202012Validator | None] = {}
+        for status, response in (raw.get("responses") or {}).items():
+            resp, loc = self.resolve(response, [*base, "responses", str(status)])
+            content = resp.get("content") or {}
+            media = next((m for m in content if m.endswith("json")), None)
+            has_schema = media is not None and "schema" in content[media]
+            out[str(status).upper()] = (
+                self.validator([*loc, "content", media, "schema"]) if has_schema and media else None
+            )
+        return out
+
+    # -- routing ------------------------------------------------------------------------------
+    def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
+        allowed: list[str] = []
+        for regex, _template, methods in self._routes:
+            m = regex.fullmatch(path)
+            if m is None:
+                continue
+            op = methods.get(method)
+            if op is not None:
+                return op, m.groupdict()
+            allowed.extend(methods)
+        if allowed:
+            raise MethodNotAllowed(
+                f"Method {method} is not allowed on {path}", headers={"Allow": ", ".join(allowed)}
+            )
+        raise NotFound(f"No route for {method} {path}", kind="route")
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    out, pos = "", 0
+    for m in re.finditer(r"\{([^}/]+)\}", template):
+        out += re.escape(template[pos : m.start()]) + f"(?P<{_group(m.group(1))}>[^/]+)"
+        pos = m.end()
+    return re.compile(out + re.escape(template[pos:]) + "/?")
+
+
+def _group(name: str) -> str:
+    # Regex group names must be identifiers; path parameter names are (deploymentId, tenant_id).
+    if not name.isidentifier():
+        raise ConfigError(f"path parameter {name!r} is not an identifier")
+    return name

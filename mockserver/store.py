@@ -1,0 +1,115 @@
+"""State, owned by the app and namespaced by (provider, tenant).
+
+Records are plain JSON-able dicts; keys starting with `_` are the mock's own bookkeeping and are
+never sent to clients. Every request runs its handler under its tenant's lock, so one
+read-modify-write is atomic with respect to the others in that tenant, and resetting a tenant
+touches only that tenant's data.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from mockserver.errors import NotFound
+
+Record = dict[str, Any]
+Key = tuple[str, str]
+
+
+class Ids:
+    """Seeded id generator, so that runs are reproducible."""
+
+    def __init__(self, seed: int | None = 0) -> None:
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def hex(self, length: int = 16) -> str:
+        with self._lock:
+            return f"{self._rng.getrandbits(length * 4):0{length}x}"
+
+    def uuid4(self) -> str:
+        with self._lock:
+            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+
+class TenantStore:
+    """One tenant's records of one provider: kind -> id -> record."""
+
+    def __init__(self, provider: str, tenant: str) -> None:
+        self.provider = provider
+        self.tenant = tenant
+        self.kinds: dict[str, dict[str, Record]] = {}
+        self.lock = threading.RLock()
+
+    def find(self, kind: str, rid: str) -> Record | None:
+        return self.kinds.get(kind, {}).get(rid)
+
+    def get(self, kind: str, rid: str) -> Record:
+        found = self.find(kind, rid)
+        if found is None:
+            raise NotFound(f"{kind} {rid} not found", kind=kind)
+        return found
+
+    def put(self, kind: str, rid: str, record: Record) -> Record:
+        self.kinds.setdefault(kind, {})[rid] = record
+        return record
+
+    def delete(self, kind: str, rid: str) -> Record:
+        record = self.get(kind, rid)
+        del self.kinds[kind][rid]
+        return record
+
+    def all(self, kind: str) -> list[Record]:
+        return list(self.kinds.get(kind, {}).values())
+
+    def dump(self) -> dict[str, dict[str, Record]]:
+        return copy.deepcopy(self.kinds)
+
+
+class Store:
+    def __init__(self, *, seed: int | None = 0) -> None:
+        self.ids = Ids(seed)
+        self._tenants: dict[Key, TenantStore] = {}
+        self._lock = threading.Lock()
+
+    def tenant(self, provider: str, tenant: str) -> TenantStore:
+        key = (provider, tenant)
+        found = self._tenants.get(key)
+        if found is None:
+            with self._lock:
+                found = self._tenants.setdefault(key, TenantStore(provider, tenant))
+        return found
+
+    @contextmanager
+    def locked(self, provider: str, tenant: str) -> Iterator[TenantStore]:
+        ts = self.tenant(provider, tenant)
+        with ts.lock:
+            yield ts
+
+    def keys(self, provider: str | None = None, tenant: str | None = None) -> list[Key]:
+        with self._lock:
+            return [k for k in self._tenants if provider in (None, k[0]) and tenant in (None, k[1])]
+
+    def reset(self, provider: str | None = None, tenant: str | None = None) -> int:
+        """Forget the matching tenants; returns how many were dropped. Others are untouched."""
+        dropped = 0
+        for key in self.keys(provider, tenant):
+            with self._lock:
+                ts = self._tenants.pop(key, None)
+            if ts is not None:
+                dropped += 1
+        return dropped
+
+    def dump(self, provider: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for p, t in self.keys(provider, tenant):
+            ts = self.tenant(p, t)
+            with ts.lock:
+                out.setdefault(p, {})[t] = ts.dump()
+        return out

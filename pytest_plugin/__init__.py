@@ -1,0 +1,1 @@
+"""pytest plugin for deploymock: fixtures that give each test a stateful vendor mock."""

@@ -1,0 +1,163 @@
+"""What the `mockserver` fixture hands a test: one fresh tenant on a shared in-process mock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+from mockserver.app import Mock, ServerError, mock_of
+from mockserver.clock import TenantClock
+from mockserver.journal import Entry
+from pytest_plugin.transport import ASGISyncTransport
+
+
+@dataclass(frozen=True, kw_only=True)
+class MockserverConfig:
+    """Override the `mockserver_config` fixture in a conftest.py to change these."""
+
+    providers: tuple[str, ...] | None = None  # None: every provider
+    seed: int | None = 0
+    delays: dict[str, dict[str, float]] = field(default_factory=dict)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    validate_responses: bool = True
+    journal_size: int = 10_000
+
+
+class LiveServer:
+    """The mock on a real socket (uvicorn in a thread), sharing the in-process app's state."""
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1") -> None:
+        import socket
+
+        self.app = app
+        self._sock = socket.create_server((host, 0))
+        self.host, self.port = self._sock.getsockname()[:2]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
+            name="deploymock-live",
+        )
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, provider: str) -> str:
+        """Base URL of one provider, e.g. `http://127.0.0.1:PORT/sap_ai_core`."""
+        if provider not in mock_of(self.app).providers:
+            raise KeyError(f"provider {provider!r} is not served")
+        return f"{self.base_url}/{provider}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+class Mockserver:
+    """One test's view of the mock: its own tenant, clock offset, journal slice and clients."""
+
+    def __init__(self, app: Any, *, tenant: str, provider: str | None = None,
+                 live: LiveServer | None = None) -> None:
+        self.app = app
+        self.mock: Mock = mock_of(app)
+        self.tenant = tenant
+        self.provider = provider
+        self.live = live
+        self._clients: list[httpx.Client] = []
+        self._transport: ASGISyncTransport | None = None
+        self._errors_seen = len(self.mock.errors)
+
+    def _name(self, provider: str | None) -> str:
+        name = provider or self.provider or (
+            next(iter(self.mock.providers)) if len(self.mock.providers) == 1 else None
+        )
+        if name is None:
+            raise ValueError("say which provider: client('sap_ai_core') or the mockserver marker")
+        if name not in self.mock.providers:
+            raise KeyError(f"provider {name!r} is not served; served: {', '.join(self.mock.providers)}")
+        return name
+
+    def headers(self, provider: str | None = None) -> dict[str, str]:
+        """Default credentials and tenant headers for this test's tenant."""
+        return self.mock.providers[self._name(provider)].client_headers(self.tenant)
+
+    def client(self, provider: str | None = None, *, headers: dict[str, str] | None = None,
+               auth: bool = True) -> httpx.Client:
+        """An httpx client bound to one provider, in process, with this tenant's credentials."""
+        name = self._name(provider)
+        if self._transport is None:
+            self._transport = ASGISyncTransport(self.app)
+        defaults = self.headers(name) if auth else {}
+        client = httpx.Client(transport=self._transport, base_url=f"http://deploymock/{name}",
+                              headers={**defaults, **(headers or {})})
+        self._clients.append(client)
+        return client
+
+    def async_client(self, provider: str | None = None, *, headers: dict[str, str] | None = None,
+                     auth: bool = True) -> httpx.AsyncClient:
+        name = self._name(provider)
+        defaults = self.headers(name) if auth else {}
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
+                                 base_url=f"http://deploymock/{name}",
+                                 headers={**defaults, **(headers or {})})
+
+    def url(self, provider: str | None = None) -> str:
+        """The provider's URL on the live server (needs the `mockserver_live` fixture)."""
+        if self.live is None:
+            raise RuntimeError("request the mockserver_live fixture to get a URL")
+        return self.live.url(self._name(provider))
+
+    @property
+    def clock(self) -> TenantClock:
+        """This tenant's clock: `advance(seconds)` moves only this test's resources."""
+        return self.mock.clock_for(self.tenant)
+
+    def outcome(self, provider: str, outcome: str, *, id: str = "*") -> None:
+        """Decide how the next asynchronous transition ends (of resource `id`, or of any)."""
+        allowed = self.mock.providers[self._name(provider)].outcomes
+        if outcome not in allowed:
+            raise ValueError(f"outcome must be one of {sorted(allowed)}")
+        self.mock.outcomes.push(self._name(provider), self.tenant, outcome, resource=id)
+
+    def requests(self, provider: str | None = None, *, operation_id: str | None = None) -> list[Entry]:
+        """This tenant's journal, oldest first."""
+        return self.mock.journal.entries(
+            provider=self._name(provider) if provider else None, tenant=self.tenant,
+            operation_id=operation_id,
+        )
+
+    def state(self, provider: str | None = None) -> dict[str, Any]:
+        name = self._name(provider)
+        dumped: dict[str, Any] = self.mock.store.dump(name, self.tenant).get(name, {})
+        return dumped.get(self.tenant, {})
+
+    def reset(self) -> None:
+        self.mock.reset(tenant=self.tenant)
+
+    def new_errors(self) -> list[ServerError]:
+        return self.mock.errors[self._errors_seen :]
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        if self._transport is not None:
+            self._transport.close()
+        self.reset()
+
+    @contextmanager
+    def expect_server_errors(self) -> Iterator[list[ServerError]]:
+        """Allow (and collect) mock-side errors inside the block, e.g. to test a broken provider."""
+        before = len(self.mock.errors)
+        found: list[ServerError] = []
+        yield found
+        found.extend(self.mock.errors[before:])
+        self._errors_seen = len(self.mock.errors)

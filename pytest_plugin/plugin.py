@@ -1,0 +1,110 @@
+"""deploymock's pytest plugin (entry point `pytest11`).
+
+Fixtures (all prefixed `mockserver`):
+
+- `mockserver_config` (session): a `MockserverConfig`; override it in a conftest.py.
+- `mockserver_app` (session): the Starlette app, in process, with a frozen virtual clock.
+- `mockserver` (function): a `Mockserver` handle with a fresh tenant: `.client(provider)`,
+  `.clock.advance(s)`, `.outcome(provider, outcome)`, `.requests()`, `.state(provider)`.
+  Its tenant is reset at teardown, and any error inside the mock (including a response that does
+  not match the spec) fails the test.
+- `mockserver_live` (session): the same app on a real socket (one per xdist worker);
+  `.url(provider)`.
+
+Marker: `@pytest.mark.mockserver(provider="sap_ai_core", tenant="my-group")`.
+
+Only stdlib and pytest are imported here; the mock itself is imported when a fixture is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from pytest_plugin.handle import LiveServer, Mockserver, MockserverConfig
+
+MARKER = "mockserver(provider=None, tenant=None): configure the `mockserver` fixture for a test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("deploymock")
+    group.addoption(
+        "--mockserver-target",
+        default=os.environ.get("MOCKSERVER_TARGET"),
+        help="run contract tests against this URL instead of the in-process mock "
+        "(env MOCKSERVER_TARGET)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+@pytest.fixture(scope="session")
+def mockserver_config() -> MockserverConfig:
+    """Settings for the session's mock. Override in a conftest.py to change them."""
+    from pytest_plugin.handle import MockserverConfig
+
+    return MockserverConfig()
+
+
+@pytest.fixture(scope="session")
+def mockserver_app(mockserver_config: MockserverConfig) -> Starlette:
+    """The mock as an ASGI app, shared by the session, with a frozen virtual clock."""
+    from mockserver.app import create_app
+    from mockserver.clock import VirtualClock
+
+    cfg = mockserver_config
+    return create_app(
+        providers=cfg.providers,
+        clock=VirtualClock.fake(),
+        seed=cfg.seed,
+        delays=cfg.delays,
+        options=cfg.options,
+        validate_responses=cfg.validate_responses,
+        journal_size=cfg.journal_size,
+    )
+
+
+@pytest.fixture(scope="session")
+def mockserver_live(mockserver_app: Starlette) -> Iterator[LiveServer]:
+    """The session's mock on 127.0.0.1 and an ephemeral port; `.url(provider)`."""
+    from pytest_plugin.handle import LiveServer
+
+    server = LiveServer(mockserver_app)
+    yield server
+    server.stop()
+
+
+def _tenant_for(node: pytest.Item) -> str:
+    digest = hashlib.sha256(node.nodeid.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
+
+
+@pytest.fixture
+def mockserver(request: pytest.FixtureRequest, mockserver_app: Starlette) -> Iterator[Mockserver]:
+    """A handle on the mock with a tenant of this test's own (a UUID derived from its node id)."""
+    from pytest_plugin.handle import Mockserver
+
+    marker = request.node.get_closest_marker("mockserver")
+    kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    live = request.getfixturevalue("mockserver_live") if "mockserver_live" in request.fixturenames else None
+    handle = Mockserver(
+        mockserver_app,
+        tenant=kwargs.get("tenant") or _tenant_for(request.node),
+        provider=kwargs.get("provider"),
+        live=live,
+    )
+    yield handle
+    errors = handle.new_errors()
+    handle.close()
+    if errors:
+        lines = "\n".join(f"- {e.provider} {e.operation_id}: {e.message}" for e in errors)
+        pytest.fail(f"the mock failed on the server side during this test:\n{lines}", pytrace=False)
