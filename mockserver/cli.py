@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--validate-responses", action="store_true",
                        help="check every response against the spec; a mismatch becomes a 500")
+    serve.add_argument("--certfile", help="serve https with this certificate (PEM)")
+    serve.add_argument("--keyfile", help="the certificate's private key (PEM)")
+    serve.add_argument("--self-signed", action="store_true",
+                       help="serve https with a certificate made at start-up (needs deploymock[tls])")
     serve.add_argument("--seed", type=int, default=None, help="seed ids for reproducible runs")
     serve.add_argument("--journal-size", type=int, default=10_000)
     serve.add_argument("--log-level", default="info")
@@ -67,14 +71,26 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"deploymock: {err}", file=sys.stderr)
         return 2
+    tls: dict[str, str] = {}
+    if args.self_signed:
+        from mockserver.tls import self_signed
+
+        pair = self_signed(hosts=tuple(dict.fromkeys((args.host, "127.0.0.1", "localhost"))))
+        tls = {"ssl_certfile": str(pair.certfile), "ssl_keyfile": str(pair.keyfile)}
+        print(f"deploymock: self-signed certificate {pair.certfile}", file=sys.stderr)
+    elif args.certfile or args.keyfile:
+        if not (args.certfile and args.keyfile):
+            print("deploymock: --certfile and --keyfile go together", file=sys.stderr)
+            return 2
+        tls = {"ssl_certfile": args.certfile, "ssl_keyfile": args.keyfile}
     names = list(app.state.mock.providers)
-    base = f"http://{args.host}:{args.port}"
+    base = f"{'https' if tls else 'http'}://{args.host}:{args.port}"
     for name in names:
         print(f"deploymock: {name:<16} {base}/{name}", file=sys.stderr)
     if providers and len(providers) == 1:
         print(f"deploymock: {providers[0]:<16} {base}/ (root)", file=sys.stderr)
     print(f"deploymock: admin            {base}/__admin", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, **tls)
     return 0
 
 

@@ -32,13 +32,21 @@ class MockserverConfig:
 class LiveServer:
     """The mock on a real socket (uvicorn in a thread), sharing the in-process app's state."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", tls: bool = False) -> None:
         import socket
 
         self.app = app
         self._sock = socket.create_server((host, 0))
         self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.certfile: str | None = None
+        ssl: dict[str, str] = {}
+        if tls:
+            from mockserver.tls import self_signed
+
+            pair = self_signed()
+            self.certfile = str(pair.certfile)
+            ssl = {"ssl_certfile": self.certfile, "ssl_keyfile": str(pair.keyfile)}
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", **ssl)  # type: ignore[arg-type]
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
@@ -48,7 +56,7 @@ class LiveServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.certfile else 'http'}://{self.host}:{self.port}"
 
     def url(self, provider: str) -> str:
         """Base URL of one provider, e.g. `http://127.0.0.1:PORT/sap_ai_core`."""

@@ -9,7 +9,7 @@ Fixtures (all prefixed `mockserver`):
   Its tenant is reset at teardown, and any error inside the mock (including a response that does
   not match the spec) fails the test.
 - `mockserver_live` (session): the same app on a real socket (one per xdist worker);
-  `.url(provider)`.
+  `.url(provider)`. `mockserver_live_tls`: the same over https (self-signed, `.certfile`).
 
 Marker: `@pytest.mark.mockserver(provider="sap_ai_core", tenant="my-group")`.
 
@@ -83,6 +83,16 @@ def mockserver_live(mockserver_app: Starlette) -> Iterator[LiveServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def mockserver_live_tls(mockserver_app: Starlette) -> Iterator[LiveServer]:
+    """Like `mockserver_live`, over https with a self-signed certificate (`.certfile` to trust)."""
+    from pytest_plugin.handle import LiveServer
+
+    server = LiveServer(mockserver_app, tls=True)
+    yield server
+    server.stop()
+
+
 def _tenant_for(node: pytest.Item) -> str:
     digest = hashlib.sha256(node.nodeid.encode()).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
@@ -95,7 +105,11 @@ def mockserver(request: pytest.FixtureRequest, mockserver_app: Starlette) -> Ite
 
     marker = request.node.get_closest_marker("mockserver")
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    live = request.getfixturevalue("mockserver_live") if "mockserver_live" in request.fixturenames else None
+    live = next(
+        (request.getfixturevalue(name) for name in ("mockserver_live", "mockserver_live_tls")
+         if name in request.fixturenames),
+        None,
+    )
     handle = Mockserver(
         mockserver_app,
         tenant=kwargs.get("tenant") or _tenant_for(request.node),
