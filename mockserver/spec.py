@@ -192,10 +192,8 @@ class Operation:
             return [] if body is None else [f"status {status} documents no body"]
         if body is None:
             return [f"status {status} must have a body"]
-        return [
-            f"{e.json_path}: {e.message}"
-            for e in sorted(validator.iter_errors(body), key=lambda e: e.json_path)
-        ]
+        found = (_error_text(e, "body") for e in validator.iter_errors(body))
+        return sorted(f"{p['field']}: {p['message']}" for p in found)
 
 
 class Spec:

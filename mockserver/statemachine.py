@@ -29,7 +29,8 @@ class Step:
     outcomes: frozenset[str] = frozenset()
 
     def allows(self, outcome: str) -> bool:
-        return outcome == self.to or outcome in self.outcomes
+        """Only a step with alternatives can be decided; its default end is one of them."""
+        return bool(self.outcomes) and (outcome == self.to or outcome in self.outcomes)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+"""Specs are valid OpenAPI 3.1, and the router/validator built from them behaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from mockserver.errors import Invalid, MethodNotAllowed, NotFound
+from mockserver.spec import Spec, load_document, spec_dir
+
+SPECS = sorted(p.name for p in spec_dir().glob("*.yaml"))
+
+
+@pytest.mark.parametrize("filename", SPECS)
+def test_spec_is_valid_openapi_31(filename: str) -> None:
+    doc = load_document(filename)
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)
+
+
+@pytest.mark.parametrize("filename", SPECS)
+def test_every_operation_has_an_id_and_documents_its_errors(filename: str) -> None:
+    spec = Spec(filename)
+    for op in spec.operations.values():
+        assert any(s.startswith("2") or s.startswith("3") for s in op.responses), op.operation_id
+        if op.secured:
+            assert "401" in op.responses, f"{op.operation_id} has no 401"
+
+
+def test_specs_ship_in_the_repository_layout() -> None:
+    assert (Path(__file__).parents[1] / "openapi" / "sap_ai_core.yaml").is_file()
+
+
+@pytest.fixture(scope="module")
+def sap() -> Spec:
+    return Spec("sap_ai_core.yaml")
+
+
+def test_literal_segments_win_over_templates(sap: Spec) -> None:
+    op, params = sap.match("GET", "/v2/lm/deployments/$count")
+    assert (op.operation_id, params) == ("deployment.count", {})
+    op, params = sap.match("GET", "/v2/lm/deployments/abcd1234")
+    assert (op.operation_id, params) == ("deployment.get", {"deploymentId": "abcd1234"})
+    op, _ = sap.match("PATCH", "/v2/lm/deployments/")
+    assert op.operation_id == "deployment.batch_modify"
+
+
+def test_unknown_path_and_method(sap: Spec) -> None:
+    with pytest.raises(NotFound):
+        sap.match("GET", "/v2/lm/nothing")
+    with pytest.raises(MethodNotAllowed) as info:
+        sap.match("PUT", "/v2/lm/deployments/abcd1234")
+    assert set(info.value.headers["Allow"].split(", ")) == {"GET", "PATCH", "DELETE"}
+
+
+def test_query_values_are_coerced_by_schema_type(sap: Spec) -> None:
+    op = sap.operations["deployment.query"]
+    _, query, header = op.validate_request(
+        {}, {"$top": ["5"], "executableIds": ["exec-a,exec-b"], "status": ["RUNNING"]},
+        {"AI-Resource-Group": "rg"}, None, False, None,
+    )
+    assert query == {"$top": 5, "executableIds": ["exec-a", "exec-b"], "status": "RUNNING"}
+    assert header == {"AI-Resource-Group": "rg"}
+
+
+def test_validation_collects_every_problem(sap: Spec) -> None:
+    op = sap.operations["deployment.query"]
+    with pytest.raises(Invalid) as info:
+        op.validate_request({}, {"$top": ["x"], "status": ["NOPE"]}, {}, None, False, None)
+    fields = sorted(d["field"] for d in info.value.details)
+    assert fields == ["header.AI-Resource-Group", "query.$top", "query.status"]
+
+
+def test_required_body_and_content_type(sap: Spec) -> None:
+    op = sap.operations["deployment.create"]
+    headers = {"AI-Resource-Group": "rg"}
+    with pytest.raises(Invalid, match="request body is required"):
+        op.validate_request({}, {}, headers, None, False, "application/json")
+    with pytest.raises(Invalid, match="not accepted"):
+        op.validate_request({}, {}, headers, {"configurationId": "abcd"}, True, "text/plain")
+    op.validate_request({}, {}, headers, {"configurationId": "abcd"}, True, "application/json; charset=utf-8")
+
+
+def test_response_validation_names_the_problem(sap: Spec) -> None:
+    op = sap.operations["deployment.modify"]
+    assert op.validate_response(202, {"id": "abcd1234", "message": "ok"}) == []
+    assert op.validate_response(200, {"id": "abcd1234", "message": "ok"}) == [
+        "status 200 is not documented for deployment.modify"
+    ]
+    problems = op.validate_response(202, {"id": "abcd1234"})
+    assert problems == ["body: 'message' is a required property"]
+    error = {"error": {"code": "x", "message": "y", "requestId": "r", "target": "/t"}}
+    assert op.validate_response(412, error) == []
+    assert op.validate_response(412, {"message": "y"}) != []
