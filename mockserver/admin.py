@@ -1,14 +1,14 @@
 """`/__admin`: thin HTTP over the same `Mock` object the pytest fixtures use.
 
-    POST   /__admin/reset      {"provider"?, "tenant"?}            forget state (scoped)
-    GET    /__admin/clock      ?tenant=                            read the clock
-    POST   /__admin/clock      {"advance"?, "freeze"?, "unfreeze"?, "tenant"?}
-    GET    /__admin/requests   ?provider=&tenant=&operationId=&limit=
-    DELETE /__admin/requests   ?provider=&tenant=
-    GET    /__admin/state      ?provider=&tenant=                  dump the store
-    GET    /__admin/outcomes   ?provider=&tenant=
-    POST   /__admin/outcomes   {"provider", "tenant", "outcome", "id"?}
-    GET    /__admin/errors                                         mock-side errors so far
+POST   /__admin/reset      {"provider"?, "tenant"?}            forget state (scoped)
+GET    /__admin/clock      ?tenant=                            read the clock
+POST   /__admin/clock      {"advance"?, "freeze"?, "unfreeze"?, "tenant"?}
+GET    /__admin/requests   ?provider=&tenant=&operationId=&limit=
+DELETE /__admin/requests   ?provider=&tenant=
+GET    /__admin/state      ?provider=&tenant=                  dump the store
+GET    /__admin/outcomes   ?provider=&tenant=
+POST   /__admin/outcomes   {"provider", "tenant", "outcome", "id"?}
+GET    /__admin/errors                                         mock-side errors so far
 """
 
 from __future__ import annotations
@@ -64,19 +64,31 @@ def admin_app(mock: Mock) -> Starlette:
     def clock_view(tenant: str | None) -> dict[str, Any]:
         clock = mock.clock_for(tenant) if tenant else mock.clock
         now = clock.now()
-        return {"now": now, "iso": iso(now), "frozen": mock.clock.frozen, "tenant": tenant,
-                "offset": getattr(clock, "offset", 0.0)}
+        return {
+            "now": now,
+            "iso": iso(now),
+            "frozen": mock.clock.frozen,
+            "tenant": tenant,
+            "offset": getattr(clock, "offset", 0.0),
+        }
 
     async def index(request: Request) -> dict[str, Any]:
-        return {"providers": list(mock.providers), "clock": clock_view(None),
-                "journal_size": mock.journal.size, "validate_responses": mock.validate_responses}
+        return {
+            "providers": list(mock.providers),
+            "clock": clock_view(None),
+            "journal_size": mock.journal.size,
+            "validate_responses": mock.validate_responses,
+        }
 
     async def reset(request: Request) -> dict[str, Any]:
         body = await _json(request)
         provider = provider_arg(_str_or_none(body, "provider"))
         tenant = _str_or_none(body, "tenant")
-        return {"reset": mock.reset(provider=provider, tenant=tenant),
-                "provider": provider, "tenant": tenant}
+        return {
+            "reset": mock.reset(provider=provider, tenant=tenant),
+            "provider": provider,
+            "tenant": tenant,
+        }
 
     async def clock(request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -104,7 +116,9 @@ def admin_app(mock: Mock) -> Starlette:
         if limit is not None and not limit.isdigit():
             raise AdminError(400, "limit must be a whole number")
         entries = mock.journal.entries(
-            provider=provider, tenant=q.get("tenant"), operation_id=q.get("operationId"),
+            provider=provider,
+            tenant=q.get("tenant"),
+            operation_id=q.get("operationId"),
             limit=int(limit) if limit else None,
         )
         return {"requests": [e.as_dict() for e in entries]}
@@ -116,7 +130,9 @@ def admin_app(mock: Mock) -> Starlette:
     async def outcomes(request: Request) -> Any:
         if request.method == "GET":
             q = request.query_params
-            return {"outcomes": mock.outcomes.pending(provider_arg(q.get("provider")), q.get("tenant"))}
+            return {
+                "outcomes": mock.outcomes.pending(provider_arg(q.get("provider")), q.get("tenant"))
+            }
         body = await _json(request)
         name = provider_arg(_str_or_none(body, "provider"))
         tenant, outcome = _str_or_none(body, "tenant"), _str_or_none(body, "outcome")
@@ -129,12 +145,21 @@ def admin_app(mock: Mock) -> Starlette:
         return {"queued": mock.outcomes.pending(name, tenant)}
 
     async def errors(request: Request) -> Any:
-        return {"errors": [
-            {"provider": e.provider, "tenant": e.tenant, "operationId": e.operation_id,
-             "message": e.message} for e in mock.errors
-        ]}
+        return {
+            "errors": [
+                {
+                    "provider": e.provider,
+                    "tenant": e.tenant,
+                    "operationId": e.operation_id,
+                    "message": e.message,
+                }
+                for e in mock.errors
+            ]
+        }
 
-    def endpoint(fn: Callable[[Request], Awaitable[Any]]) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def endpoint(
+        fn: Callable[[Request], Awaitable[Any]],
+    ) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def run(request: Request) -> JSONResponse:
             try:
                 return JSONResponse(await fn(request))
@@ -143,12 +168,14 @@ def admin_app(mock: Mock) -> Starlette:
 
         return run
 
-    return Starlette(routes=[
-        Route("/", endpoint(index), methods=["GET"]),
-        Route("/reset", endpoint(reset), methods=["POST"]),
-        Route("/clock", endpoint(clock), methods=["GET", "POST"]),
-        Route("/requests", endpoint(requests), methods=["GET", "DELETE"]),
-        Route("/state", endpoint(state), methods=["GET"]),
-        Route("/outcomes", endpoint(outcomes), methods=["GET", "POST"]),
-        Route("/errors", endpoint(errors), methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/", endpoint(index), methods=["GET"]),
+            Route("/reset", endpoint(reset), methods=["POST"]),
+            Route("/clock", endpoint(clock), methods=["GET", "POST"]),
+            Route("/requests", endpoint(requests), methods=["GET", "DELETE"]),
+            Route("/state", endpoint(state), methods=["GET"]),
+            Route("/outcomes", endpoint(outcomes), methods=["GET", "POST"]),
+            Route("/errors", endpoint(errors), methods=["GET"]),
+        ]
+    )

@@ -21,13 +21,13 @@ from urllib.parse import parse_qs
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from mockserver import providers as providers_pkg
-from mockserver.clock import Clock, TenantClock, VirtualClock
-from mockserver.errors import ConfigError, Invalid, MockError, PayloadTooLarge
+from mockserver.clock import TenantClock, VirtualClock
+from mockserver.errors import ConfigError, Invalid, MockError, PayloadTooLarge, Unimplemented
 from mockserver.journal import Journal
 from mockserver.providers.base import Ctx, Provider
 from mockserver.spec import Spec
@@ -179,31 +179,43 @@ class ProviderApp:
                 self.provider.authenticate(ctx)
             body, present = await self._body(request)
             ctx.path, ctx.query, ctx.header = op.validate_request(
-                path_params, parse_qs(request.url.query, keep_blank_values=True),
-                request.headers, body, present, request.headers.get("content-type"),
+                path_params,
+                parse_qs(request.url.query, keep_blank_values=True),
+                request.headers,
+                body,
+                present,
+                request.headers.get("content-type"),
             )
             ctx.body = body
             ctx.tenant = self.provider.tenant(ctx)
             ctx.clock = self.mock.clock_for(ctx.tenant)
             handler = self.provider.handlers.get(op.operation_id)
             if handler is None:
-                raise MockError(f"{op.operation_id} is not implemented by this mock", status=501)
+                raise Unimplemented(f"{op.operation_id} is not implemented by this mock")
             with self.mock.store.locked(self.provider.name, ctx.tenant) as store:
                 ctx.store = store
                 reply = handler(ctx)
             status, out = reply[0], reply[1]
             headers = dict(reply[2]) if len(reply) == 3 else {}
         except MockError as err:
+            if err.status == 413 and op is not None and "413" not in op.responses:
+                err.status = 400  # the vendor documents no 413 here: its generic bad request
             status, out, headers = self._error(err, ctx)
+            if isinstance(err, Unimplemented):
+                op = None  # declared unimplemented: no response shape to hold it to
         except Exception as exc:  # a bug in the mock, never the client's fault
             self.mock.record_error(
                 ServerError(self.provider.name, ctx.tenant, ctx.operation_id, repr(exc), exc)
             )
             status, out, headers = self._error(MockError(f"Internal mock error: {exc!r}"), ctx)
+            op = None  # already recorded; do not report its 500 again as a spec mismatch
         if self.mock.validate_responses and op is not None:
             problems = op.validate_response(status, out)
             if problems:
-                message = f"response {status} to {op.operation_id} does not match the spec: " + "; ".join(problems)
+                message = (
+                    f"response {status} to {op.operation_id} does not match the spec: "
+                    + "; ".join(problems)
+                )
                 self.mock.record_error(
                     ServerError(self.provider.name, ctx.tenant, op.operation_id, message)
                 )
@@ -292,11 +304,32 @@ def create_app(
         max_body=max_body,
     )
     apps = {n: ProviderApp(mock, p) for n, p in chosen.items()}
-    routes = [Mount("/__admin", app=admin_app(mock))]
+    routes: list[BaseRoute] = [Mount("/__admin", app=admin_app(mock))]
     routes += [Mount(f"/{n}", app=a) for n, a in apps.items()]
     if root is not None:
         routes.append(Mount("", app=apps[root]))
-    app = Starlette(routes=routes)
+
+    async def index(request: Request) -> JSONResponse:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "providers": {n: f"{base}/{n}" for n in chosen},
+                "admin": f"{base}/__admin",
+            }
+        )
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": f"nothing at {request.url.path}; providers are served under "
+                + ", ".join(f"/{n}" for n in chosen)
+            },
+            status_code=404,
+        )
+
+    if root is None:
+        routes.insert(0, Route("/", index, methods=["GET"]))
+    app = Starlette(routes=routes, exception_handlers={404: not_found})
     app.state.mock = mock
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mockserver.errors import ConfigError
 
@@ -31,19 +32,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
-        "--provider", action="append", default=None, metavar="NAME",
+        "--provider",
+        action="append",
+        default=None,
+        metavar="NAME",
         help="serve only this provider (repeatable); with exactly one, it is also served at /",
     )
     serve.add_argument(
-        "--delay", action="append", type=_delay, default=[], metavar="[PROVIDER.]NAME=SECONDS",
+        "--delay",
+        action="append",
+        type=_delay,
+        default=[],
+        metavar="[PROVIDER.]NAME=SECONDS",
         help="transition delay override, e.g. start=0 or sap_ai_core.stop=1 (repeatable)",
     )
-    serve.add_argument("--validate-responses", action="store_true",
-                       help="check every response against the spec; a mismatch becomes a 500")
+    serve.add_argument(
+        "--validate-responses",
+        action="store_true",
+        help="check every response against the spec; a mismatch becomes a 500",
+    )
     serve.add_argument("--certfile", help="serve https with this certificate (PEM)")
     serve.add_argument("--keyfile", help="the certificate's private key (PEM)")
-    serve.add_argument("--self-signed", action="store_true",
-                       help="serve https with a certificate made at start-up (needs deploymock[tls])")
+    serve.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="serve https with a certificate made at start-up (needs deploymock[tls])",
+    )
     serve.add_argument("--seed", type=int, default=None, help="seed ids for reproducible runs")
     serve.add_argument("--journal-size", type=int, default=10_000)
     serve.add_argument("--log-level", default="info")
@@ -71,7 +85,7 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"deploymock: {err}", file=sys.stderr)
         return 2
-    tls: dict[str, str] = {}
+    tls: dict[str, Any] = {}
     if args.self_signed:
         from mockserver.tls import self_signed
 

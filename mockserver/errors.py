@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 class MockError(Exception):
     """A client-visible error: an HTTP status plus what the vendor body needs."""
 
-    status: ClassVar[int] = 500
+    http_status: ClassVar[int] = 500
 
     def __init__(
         self,
@@ -24,47 +24,46 @@ class MockError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-        if status is not None:
-            self.status = status  # type: ignore[misc]
+        self.status: int = status if status is not None else self.http_status
         self.details = details or []
         self.headers = dict(headers or {})
         self.kind = kind  # what was not found / invalid, e.g. "deployment"
 
 
 class Invalid(MockError):
-    status = 400
+    http_status = 400
 
 
 class Unauthorized(MockError):
-    status = 401
+    http_status = 401
 
 
 class Forbidden(MockError):
-    status = 403
+    http_status = 403
 
 
 class NotFound(MockError):
-    status = 404
+    http_status = 404
 
 
 class MethodNotAllowed(MockError):
-    status = 405
+    http_status = 405
 
 
 class Conflict(MockError):
-    status = 409
+    http_status = 409
 
 
 class PreconditionFailed(MockError):
-    status = 412
+    http_status = 412
 
 
 class PayloadTooLarge(MockError):
-    status = 413
+    http_status = 413
 
 
 class Unimplemented(MockError):
-    status = 501
+    http_status = 501
 
 
 class ConfigError(Exception):

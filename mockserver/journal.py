@@ -63,6 +63,10 @@ class Journal:
 
     def clear(self, *, provider: str | None = None, tenant: str | None = None) -> None:
         with self._lock:
-            keep = [e for e in self._entries if not (provider in (None, e.provider) and tenant in (None, e.tenant))]
+            keep = [
+                e
+                for e in self._entries
+                if not (provider in (None, e.provider) and tenant in (None, e.tenant))
+            ]
             self._entries.clear()
             self._entries.extend(keep)

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from mockserver.errors import ConfigError, Invalid, MethodNotAllowed, NotFound
@@ -69,7 +69,8 @@ def _error_text(err: ValidationError, where: str) -> dict[str, Any]:
         reasons = sorted({sub.message for sub in err.context or []})
         message = (
             f"must match exactly one of the allowed shapes ({'; or '.join(reasons)})"
-            if reasons else "matches more than one of the allowed shapes; it must match exactly one"
+            if reasons
+            else "matches more than one of the allowed shapes; it must match exactly one"
         )
     return {"field": loc, "message": message}
 
@@ -204,7 +205,7 @@ class Spec:
         self.doc = load_document(filename)
         self.uri = f"urn:deploymock:{filename}"
         self._registry: Registry[Any] = Registry().with_resource(
-            self.uri, Resource(contents=self.doc, specification=DRAFT202012)
+            self.uri, DRAFT202012.create_resource(self.doc)
         )
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[re.Pattern[str], str, dict[str, Operation]]] = []
@@ -227,9 +228,7 @@ class Spec:
 
     def validator(self, where: list[str]) -> Draft202012Validator:
         ref = f"{self.uri}#{quote(_pointer(where), safe='/~$!&()*+,;=:@')}"
-        return Draft202012Validator(
-            {"$ref": ref}, registry=self._registry, format_checker=_FORMATS
-        )
+        return Draft202012Validator({"$ref": ref}, registry=self._registry, format_checker=_FORMATS)
 
     def _build(self) -> None:
         top_security = self.doc.get("security", [])
@@ -244,7 +243,9 @@ class Spec:
                 base = ["paths", template, method]
                 op_id = raw.get("operationId")
                 if not op_id:
-                    raise ConfigError(f"{self.filename}: {method.upper()} {template} has no operationId")
+                    raise ConfigError(
+                        f"{self.filename}: {method.upper()} {template} has no operationId"
+                    )
                 if op_id in self.operations:
                     raise ConfigError(f"{self.filename}: duplicate operationId {op_id}")
                 params = self._params(shared, ["paths", template, "parameters"])
@@ -285,12 +286,16 @@ class Spec:
                     required=bool(param.get("required", param["in"] == "path")),
                     schema=schema_node,
                     validator=self.validator(schema_loc),
-                    explode=bool(param.get("explode", style_default and param.get("style", "form") == "form")),
+                    explode=bool(
+                        param.get("explode", style_default and param.get("style", "form") == "form")
+                    ),
                 )
             )
         return out
 
-    def _body(self, raw: dict[str, Any], base: list[str]) -> tuple[bool, dict[str, Draft202012Validator]]:
+    def _body(
+        self, raw: dict[str, Any], base: list[str]
+    ) -> tuple[bool, dict[str, Draft202012Validator]]:
         if "requestBody" not in raw:
             return False, {}
         body, loc = self.resolve(raw["requestBody"], [*base, "requestBody"])
@@ -301,7 +306,9 @@ class Spec:
         }
         return bool(body.get("required", False)), types
 
-    def _responses(self, raw: dict[str, Any], base: list[str]) -> dict[str, Draft202012Validator | None]:
+    def _responses(
+        self, raw: dict[str, Any], base: list[str]
+    ) -> dict[str, Draft202012Validator | None]:
         out: dict[str, Draft202012Validator | None] = {}
         for status, response in (raw.get("responses") or {}).items():
             resp, loc = self.resolve(response, [*base, "responses", str(status)])

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Record = MutableMapping[str, Any]
+Record = dict[str, Any]
 
 STATUS = "status"
 SINCE = "_since"  # when the record entered its current status (epoch seconds)
@@ -63,7 +63,9 @@ class Outcomes:
                     return outcome
         return None
 
-    def pending(self, provider: str | None = None, tenant: str | None = None) -> list[dict[str, Any]]:
+    def pending(
+        self, provider: str | None = None, tenant: str | None = None
+    ) -> list[dict[str, Any]]:
         with self._lock:
             return [
                 {"provider": p, "tenant": t, "id": r, "outcomes": list(q)}
@@ -73,7 +75,9 @@ class Outcomes:
 
     def reset(self, provider: str | None = None, tenant: str | None = None) -> None:
         with self._lock:
-            for key in [k for k in self._queued if provider in (None, k[0]) and tenant in (None, k[1])]:
+            for key in [
+                k for k in self._queued if provider in (None, k[0]) and tenant in (None, k[1])
+            ]:
                 del self._queued[key]
 
 

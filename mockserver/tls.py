@@ -15,7 +15,9 @@ class CertPair:
     keyfile: Path
 
 
-def self_signed(directory: Path | None = None, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> CertPair:
+def self_signed(
+    directory: Path | None = None, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+) -> CertPair:
     """Write a fresh key and a certificate for `hosts` (valid one day) and return their paths.
 
     The certificate is its own CA, so a client can trust it with `verify=<certfile>`.

@@ -49,7 +49,9 @@ class LiveServer:
         config = uvicorn.Config(app, log_level="warning", lifespan="off", **ssl)  # type: ignore[arg-type]
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
+            target=self._server.run,
+            kwargs={"sockets": [self._sock]},
+            daemon=True,
             name="deploymock-live",
         )
         self._thread.start()
@@ -73,8 +75,9 @@ class LiveServer:
 class Mockserver:
     """One test's view of the mock: its own tenant, clock offset, journal slice and clients."""
 
-    def __init__(self, app: Any, *, tenant: str, provider: str | None = None,
-                 live: LiveServer | None = None) -> None:
+    def __init__(
+        self, app: Any, *, tenant: str, provider: str | None = None, live: LiveServer | None = None
+    ) -> None:
         self.app = app
         self.mock: Mock = mock_of(app)
         self.tenant = tenant
@@ -85,38 +88,57 @@ class Mockserver:
         self._errors_seen = len(self.mock.errors)
 
     def _name(self, provider: str | None) -> str:
-        name = provider or self.provider or (
-            next(iter(self.mock.providers)) if len(self.mock.providers) == 1 else None
+        name = (
+            provider
+            or self.provider
+            or (next(iter(self.mock.providers)) if len(self.mock.providers) == 1 else None)
         )
         if name is None:
             raise ValueError("say which provider: client('sap_ai_core') or the mockserver marker")
         if name not in self.mock.providers:
-            raise KeyError(f"provider {name!r} is not served; served: {', '.join(self.mock.providers)}")
+            raise KeyError(
+                f"provider {name!r} is not served; served: {', '.join(self.mock.providers)}"
+            )
         return name
 
     def headers(self, provider: str | None = None) -> dict[str, str]:
         """Default credentials and tenant headers for this test's tenant."""
         return self.mock.providers[self._name(provider)].client_headers(self.tenant)
 
-    def client(self, provider: str | None = None, *, headers: dict[str, str] | None = None,
-               auth: bool = True) -> httpx.Client:
+    def client(
+        self,
+        provider: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.Client:
         """An httpx client bound to one provider, in process, with this tenant's credentials."""
         name = self._name(provider)
         if self._transport is None:
             self._transport = ASGISyncTransport(self.app)
         defaults = self.headers(name) if auth else {}
-        client = httpx.Client(transport=self._transport, base_url=f"http://deploymock/{name}",
-                              headers={**defaults, **(headers or {})})
+        client = httpx.Client(
+            transport=self._transport,
+            base_url=f"http://deploymock/{name}",
+            headers={**defaults, **(headers or {})},
+        )
         self._clients.append(client)
         return client
 
-    def async_client(self, provider: str | None = None, *, headers: dict[str, str] | None = None,
-                     auth: bool = True) -> httpx.AsyncClient:
+    def async_client(
+        self,
+        provider: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.AsyncClient:
         name = self._name(provider)
         defaults = self.headers(name) if auth else {}
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
-                                 base_url=f"http://deploymock/{name}",
-                                 headers={**defaults, **(headers or {})})
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url=f"http://deploymock/{name}",
+            headers={**defaults, **(headers or {})},
+        )
 
     def url(self, provider: str | None = None) -> str:
         """The provider's URL on the live server (needs the `mockserver_live` fixture)."""
@@ -136,17 +158,21 @@ class Mockserver:
             raise ValueError(f"outcome must be one of {sorted(allowed)}")
         self.mock.outcomes.push(self._name(provider), self.tenant, outcome, resource=id)
 
-    def requests(self, provider: str | None = None, *, operation_id: str | None = None) -> list[Entry]:
+    def requests(
+        self, provider: str | None = None, *, operation_id: str | None = None
+    ) -> list[Entry]:
         """This tenant's journal, oldest first."""
         return self.mock.journal.entries(
-            provider=self._name(provider) if provider else None, tenant=self.tenant,
+            provider=self._name(provider) if provider else None,
+            tenant=self.tenant,
             operation_id=operation_id,
         )
 
     def state(self, provider: str | None = None) -> dict[str, Any]:
         name = self._name(provider)
-        dumped: dict[str, Any] = self.mock.store.dump(name, self.tenant).get(name, {})
-        return dumped.get(self.tenant, {})
+        dumped: dict[str, dict[str, Any]] = self.mock.store.dump(name, self.tenant).get(name, {})
+        mine: dict[str, Any] = dumped.get(self.tenant, {})
+        return mine
 
     def reset(self) -> None:
         self.mock.reset(tenant=self.tenant)

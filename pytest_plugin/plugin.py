@@ -106,8 +106,11 @@ def mockserver(request: pytest.FixtureRequest, mockserver_app: Starlette) -> Ite
     marker = request.node.get_closest_marker("mockserver")
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
     live = next(
-        (request.getfixturevalue(name) for name in ("mockserver_live", "mockserver_live_tls")
-         if name in request.fixturenames),
+        (
+            request.getfixturevalue(name)
+            for name in ("mockserver_live", "mockserver_live_tls")
+            if name in request.fixturenames
+        ),
         None,
     )
     handle = Mockserver(

@@ -1,4 +1,4 @@
-"""A synchronous httpx transport that calls an ASGI app in process (no socket, no thread per call)."""
+"""A synchronous httpx transport that calls an ASGI app in process, without a socket."""
 
 from __future__ import annotations
 

@@ -58,8 +58,12 @@ def test_unknown_path_and_method(sap: Spec) -> None:
 def test_query_values_are_coerced_by_schema_type(sap: Spec) -> None:
     op = sap.operations["deployment.query"]
     _, query, header = op.validate_request(
-        {}, {"$top": ["5"], "executableIds": ["exec-a,exec-b"], "status": ["RUNNING"]},
-        {"AI-Resource-Group": "rg"}, None, False, None,
+        {},
+        {"$top": ["5"], "executableIds": ["exec-a,exec-b"], "status": ["RUNNING"]},
+        {"AI-Resource-Group": "rg"},
+        None,
+        False,
+        None,
     )
     assert query == {"$top": 5, "executableIds": ["exec-a", "exec-b"], "status": "RUNNING"}
     assert header == {"AI-Resource-Group": "rg"}
@@ -80,7 +84,9 @@ def test_required_body_and_content_type(sap: Spec) -> None:
         op.validate_request({}, {}, headers, None, False, "application/json")
     with pytest.raises(Invalid, match="not accepted"):
         op.validate_request({}, {}, headers, {"configurationId": "abcd"}, True, "text/plain")
-    op.validate_request({}, {}, headers, {"configurationId": "abcd"}, True, "application/json; charset=utf-8")
+    op.validate_request(
+        {}, {}, headers, {"configurationId": "abcd"}, True, "application/json; charset=utf-8"
+    )
 
 
 def test_response_validation_names_the_problem(sap: Spec) -> None:

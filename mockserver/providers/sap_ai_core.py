@@ -42,8 +42,16 @@ DELETE_FROM = frozenset({"STOPPED", "DEAD", "UNKNOWN"})
 STATUS_FIELDS = ("id", "configurationId", "status", "createdAt", "modifiedAt")
 
 # SAP's codes are opaque strings. 01010076 is documented; the others are ours (see the spec).
-CODES = {400: "01010001", 401: "01000401", 404: "01010404", 405: "01010405", 412: "01010076",
-         413: "01010413", 500: "01000500", 501: "01000501"}
+CODES = {
+    400: "01010001",
+    401: "01000401",
+    404: "01010404",
+    405: "01010405",
+    412: "01010076",
+    413: "01010413",
+    500: "01000500",
+    501: "01000501",
+}
 CONFIG_MISMATCH = "01010077"
 TTL = re.compile(r"^([0-9]+)([mMhHdD])$")
 TTL_UNIT = {"m": 60, "h": 3600, "d": 86400}
@@ -89,8 +97,12 @@ def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
     }
     if err.details:
         error["details"] = [
-            {"code": d.get("code", error["code"]), "message": d.get("message", "")
-             if "field" not in d else f"{d['field']}: {d['message']}"}
+            {
+                "code": d.get("code", error["code"]),
+                "message": d.get("message", "")
+                if "field" not in d
+                else f"{d['field']}: {d['message']}",
+            }
             for d in err.details
         ]
     return {"error": error}
@@ -99,7 +111,9 @@ def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
 def authenticate(ctx: Ctx) -> None:
     scheme, _, token = ctx.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Missing or invalid authorization: expected 'Authorization: Bearer <token>'")
+        raise Unauthorized(
+            "Missing or invalid authorization: expected 'Authorization: Bearer <token>'"
+        )
 
 
 def public(record: Record, fields: Iterable[str] | None = None) -> dict[str, Any]:
@@ -111,22 +125,32 @@ def public(record: Record, fields: Iterable[str] | None = None) -> dict[str, Any
 def create_configuration(ctx: Ctx) -> Reply:
     cid = ctx.new_id("uuid")
     body = ctx.body
-    ctx.data.put("configuration", cid, {
-        "id": cid,
-        "name": body["name"],
-        "executableId": body["executableId"],
-        "scenarioId": body["scenarioId"],
-        "parameterBindings": body.get("parameterBindings", []),
-        "inputArtifactBindings": body.get("inputArtifactBindings", []),
-        "createdAt": iso(ctx.now()),
-    })
+    ctx.data.put(
+        "configuration",
+        cid,
+        {
+            "id": cid,
+            "name": body["name"],
+            "executableId": body["executableId"],
+            "scenarioId": body["scenarioId"],
+            "parameterBindings": body.get("parameterBindings", []),
+            "inputArtifactBindings": body.get("inputArtifactBindings", []),
+            "createdAt": iso(ctx.now()),
+        },
+    )
     location = f"{ctx.url.rstrip('/')}/{cid}"
     return 201, {"id": cid, "message": "Configuration created"}, {"Location": location}
 
 
 def _scenario(config: Record) -> dict[str, Any]:
-    return {"id": config["scenarioId"], "name": config["scenarioId"], "description": "",
-            "labels": [], "createdAt": config["createdAt"], "modifiedAt": config["createdAt"]}
+    return {
+        "id": config["scenarioId"],
+        "name": config["scenarioId"],
+        "description": "",
+        "labels": [],
+        "createdAt": config["createdAt"],
+        "modifiedAt": config["createdAt"],
+    }
 
 
 def _config_view(ctx: Ctx, config: Record) -> dict[str, Any]:
@@ -164,10 +188,14 @@ def query_configurations(ctx: Ctx) -> Reply:
         needle = q["$search"]
         fold = q.get("searchCaseInsensitive", False) in (True, "True", "true")
         found = [
-            c for c in found
+            c
+            for c in found
             if (needle.lower() in c["name"].lower() if fold else needle in c["name"])
         ]
-    return 200, {"count": len(found), "resources": [_config_view(ctx, c) for c in _page(ctx, found)]}
+    return 200, {
+        "count": len(found),
+        "resources": [_config_view(ctx, c) for c in _page(ctx, found)],
+    }
 
 
 # -- deployments -----------------------------------------------------------------------------
@@ -274,7 +302,9 @@ def count_deployments(ctx: Ctx) -> Reply:
 
 
 def _conflict(dep: Record) -> PreconditionFailed:
-    return PreconditionFailed(f"Invalid Request, Current status {dep['status']} cannot be changed..")
+    return PreconditionFailed(
+        f"Invalid Request, Current status {dep['status']} cannot be changed.."
+    )
 
 
 def _change_configuration(ctx: Ctx, dep: Record, cid: str) -> None:
@@ -282,12 +312,18 @@ def _change_configuration(ctx: Ctx, dep: Record, cid: str) -> None:
     if (new["scenarioId"], new["executableId"]) != (dep["scenarioId"], dep["executableId"]):
         raise Invalid(
             f"Configuration {cid} has scenarioId {new['scenarioId']} and executableId "
-            f"{new['executableId']}; the deployment needs {dep['scenarioId']} and {dep['executableId']}",
+            f"{new['executableId']}; the deployment needs {dep['scenarioId']} and "
+            f"{dep['executableId']}",
             code=CONFIG_MISMATCH,
         )
     Ctx.require(dep["status"] in CONFIG_CHANGE_FROM, _conflict(dep))
-    dep.update(configurationId=cid, configurationName=new["name"], targetStatus="RUNNING",
-               lastOperation="UPDATE", submissionTime=iso(ctx.now()))
+    dep.update(
+        configurationId=cid,
+        configurationName=new["name"],
+        targetStatus="RUNNING",
+        lastOperation="UPDATE",
+        submissionTime=iso(ctx.now()),
+    )
     dep.pop("statusMessage", None)
     dep.pop("_deadAt", None)
     LIFECYCLE.enter(dep, "PENDING", ctx.now())
@@ -304,7 +340,8 @@ def _modify(ctx: Ctx, dep: Record, body: dict[str, Any]) -> None:
     if has_config == has_target:
         raise Invalid(
             "Exactly one of targetStatus and configurationId must be given"
-            if has_config else "The request changes nothing: give targetStatus or configurationId"
+            if has_config
+            else "The request changes nothing: give targetStatus or configurationId"
         )
     if has_config:
         _change_configuration(ctx, dep, body["configurationId"])
@@ -321,8 +358,12 @@ def modify_deployment(ctx: Ctx) -> Reply:
 def _delete(ctx: Ctx, dep: Record) -> None:
     Ctx.require(dep["status"] in DELETE_FROM, _conflict(dep))
     now = ctx.now()
-    dep.update(targetStatus="DELETED", lastOperation="DELETE", modifiedAt=iso(now),
-               _deleteAt=now + ctx.delays.get("delete", 0.0))
+    dep.update(
+        targetStatus="DELETED",
+        lastOperation="DELETE",
+        modifiedAt=iso(now),
+        _deleteAt=now + ctx.delays.get("delete", 0.0),
+    )
 
 
 def delete_deployment(ctx: Ctx) -> Reply:
@@ -358,7 +399,10 @@ PROVIDER = Provider(
     tenant=lambda ctx: str(ctx.header["AI-Resource-Group"]),
     authenticate=authenticate,
     render_error=render_error,
-    client_headers=lambda tenant: {"Authorization": "Bearer deploymock", "AI-Resource-Group": tenant},
+    client_headers=lambda tenant: {
+        "Authorization": "Bearer deploymock",
+        "AI-Resource-Group": tenant,
+    },
     delays=DELAYS,
     outcomes=frozenset({"RUNNING", "DEAD", "PENDING"}),
     handlers={

@@ -22,10 +22,18 @@ def api(mockserver: Any) -> httpx.Client:
     return mockserver.client()
 
 
-def config(api: httpx.Client, name: str = "serving", scenario: str = "scenario-a",
-           executable: str = "executable-a") -> str:
-    body = {"name": name, "scenarioId": scenario, "executableId": executable,
-            "parameterBindings": [{"key": "replicas", "value": "1"}]}
+def config(
+    api: httpx.Client,
+    name: str = "serving",
+    scenario: str = "scenario-a",
+    executable: str = "executable-a",
+) -> str:
+    body = {
+        "name": name,
+        "scenarioId": scenario,
+        "executableId": executable,
+        "parameterBindings": [{"key": "replicas", "value": "1"}],
+    }
     r = api.post(CONFIGS, json=body)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -66,7 +74,9 @@ def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dic
 
 # -- auth and tenancy ------------------------------------------------------------------------
 @pytest.mark.parametrize("authorization", [None, "", "Bearer ", "Basic dXNlcjpwdw==", "token"])
-def test_missing_or_malformed_bearer_token_is_401(mockserver: Any, authorization: str | None) -> None:
+def test_missing_or_malformed_bearer_token_is_401(
+    mockserver: Any, authorization: str | None
+) -> None:
     headers = {"AI-Resource-Group": mockserver.tenant}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -95,8 +105,10 @@ def test_resource_groups_are_isolated(mockserver: Any, api: httpx.Client) -> Non
 
 # -- configurations --------------------------------------------------------------------------
 def test_configuration_create_get_and_location(api: httpx.Client) -> None:
-    r = api.post(CONFIGS, json={"name": "serving", "scenarioId": "scenario-a",
-                                "executableId": "executable-a"})
+    r = api.post(
+        CONFIGS,
+        json={"name": "serving", "scenarioId": "scenario-a", "executableId": "executable-a"},
+    )
     assert r.status_code == 201
     body = r.json()
     assert body["message"] == "Configuration created"
@@ -104,7 +116,10 @@ def test_configuration_create_get_and_location(api: httpx.Client) -> None:
     got = api.get(f"{CONFIGS}/{body['id']}").json()
     assert got["id"] == body["id"]
     assert (got["name"], got["scenarioId"], got["executableId"]) == (
-        "serving", "scenario-a", "executable-a")
+        "serving",
+        "scenario-a",
+        "executable-a",
+    )
     assert got["createdAt"].endswith("Z")
     expanded = api.get(f"{CONFIGS}/{body['id']}", params={"$expand": "scenario"}).json()
     assert expanded["scenario"]["id"] == "scenario-a"
@@ -141,16 +156,26 @@ def test_unknown_configuration_is_404(api: httpx.Client) -> None:
 
 
 # -- create and lifecycle --------------------------------------------------------------------
-def test_create_answers_202_and_moves_unknown_pending_running(mockserver: Any, api: httpx.Client) -> None:
+def test_create_answers_202_and_moves_unknown_pending_running(
+    mockserver: Any, api: httpx.Client
+) -> None:
     cid = config(api)
     r = api.post(DEPLOYMENTS, json={"configurationId": cid})
     assert r.status_code == 202
     body = r.json()
-    assert body == {"id": body["id"], "message": "Deployment created.", "deploymentUrl": "",
-                    "status": "UNKNOWN"}
+    assert body == {
+        "id": body["id"],
+        "message": "Deployment created.",
+        "deploymentUrl": "",
+        "status": "UNKNOWN",
+    }
     assert r.headers["location"].endswith(f"{DEPLOYMENTS}/{body['id']}")
     dep = get(api, body["id"])
-    assert (dep["status"], dep["targetStatus"], dep["lastOperation"]) == ("UNKNOWN", "RUNNING", "CREATE")
+    assert (dep["status"], dep["targetStatus"], dep["lastOperation"]) == (
+        "UNKNOWN",
+        "RUNNING",
+        "CREATE",
+    )
     assert dep["configurationName"] == "serving" and dep["deploymentUrl"] == ""
     assert "latestRunningConfigurationId" not in dep
     mockserver.clock.advance(1)
@@ -231,9 +256,11 @@ def test_invalid_query_values_are_400(api: httpx.Client) -> None:
 
 
 def test_unknown_deployment_is_404_on_every_verb(api: httpx.Client) -> None:
-    for r in (api.get(f"{DEPLOYMENTS}/d0000000000000"),
-              api.patch(f"{DEPLOYMENTS}/d0000000000000", json={"targetStatus": "STOPPED"}),
-              api.delete(f"{DEPLOYMENTS}/d0000000000000")):
+    for r in (
+        api.get(f"{DEPLOYMENTS}/d0000000000000"),
+        api.patch(f"{DEPLOYMENTS}/d0000000000000", json={"targetStatus": "STOPPED"}),
+        api.delete(f"{DEPLOYMENTS}/d0000000000000"),
+    ):
         error = assert_error(r, 404)
         assert "d0000000000000" in error["message"]
 
@@ -249,7 +276,11 @@ def test_patch_configuration_schedules_an_update(mockserver: Any, api: httpx.Cli
     assert r.json() == {"id": did, "message": "Deployment modification scheduled"}
     dep = get(api, did)
     assert dep["configurationId"] == new and dep["configurationName"] == "serving-v2"
-    assert (dep["status"], dep["targetStatus"], dep["lastOperation"]) == ("PENDING", "RUNNING", "UPDATE")
+    assert (dep["status"], dep["targetStatus"], dep["lastOperation"]) == (
+        "PENDING",
+        "RUNNING",
+        "UPDATE",
+    )
     assert dep["deploymentUrl"] == before["deploymentUrl"]
     assert dep["latestRunningConfigurationId"] == old
     assert dep["modifiedAt"] > before["modifiedAt"]
@@ -263,7 +294,10 @@ def test_patch_is_allowed_while_pending(mockserver: Any, api: httpx.Client) -> N
     did = deploy(api, config(api))
     mockserver.clock.advance(1)
     assert get(api, did)["status"] == "PENDING"
-    assert api.patch(f"{DEPLOYMENTS}/{did}", json={"configurationId": config(api, "v2")}).status_code == 202
+    assert (
+        api.patch(f"{DEPLOYMENTS}/{did}", json={"configurationId": config(api, "v2")}).status_code
+        == 202
+    )
 
 
 @pytest.mark.parametrize(
@@ -275,16 +309,27 @@ def test_patch_to_a_different_scenario_or_executable_is_400(
     _, did = running(mockserver, api)
     before = get(api, did)
     other = config(api, "other", scenario=scenario, executable=executable)
-    assert_error(api.patch(f"{DEPLOYMENTS}/{did}", json={"configurationId": other}), 400, "01010077")
+    assert_error(
+        api.patch(f"{DEPLOYMENTS}/{did}", json={"configurationId": other}), 400, "01010077"
+    )
     assert get(api, did) == before
 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"targetStatus": "RUNNING"}, {"targetStatus": "DELETED"}, {"configurationId": "no-such-config"},
-     {"configurationId": None}, [], "STOPPED"],
+    [
+        {},
+        {"targetStatus": "RUNNING"},
+        {"targetStatus": "DELETED"},
+        {"configurationId": "no-such-config"},
+        {"configurationId": None},
+        [],
+        "STOPPED",
+    ],
 )
-def test_invalid_patch_is_400_and_changes_nothing(mockserver: Any, api: httpx.Client, body: Any) -> None:
+def test_invalid_patch_is_400_and_changes_nothing(
+    mockserver: Any, api: httpx.Client, body: Any
+) -> None:
     _, did = running(mockserver, api)
     before = get(api, did)
     assert_error(api.patch(f"{DEPLOYMENTS}/{did}", json=body), 400)
@@ -307,14 +352,22 @@ def test_malformed_json_and_wrong_content_type_are_400(mockserver: Any, api: htt
     assert_error(api.patch(url, content=b'{"targetStatus": ', headers=json_header), 400)
     assert_error(api.patch(url, content=b"\xff\xfe", headers=json_header), 400)
     assert_error(api.patch(url, content=b"[" * 100_000, headers=json_header), 400)
-    assert_error(api.patch(url, content=b"targetStatus=STOPPED",
-                           headers={"content-type": "application/x-www-form-urlencoded"}), 400)
+    assert_error(
+        api.patch(
+            url,
+            content=b"targetStatus=STOPPED",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+        400,
+    )
     assert get(api, did) == before
 
 
 def test_patch_from_unknown_is_412_with_the_documented_code(api: httpx.Client) -> None:
     did = deploy(api, config(api))
-    error = assert_error(api.patch(f"{DEPLOYMENTS}/{did}", json={"targetStatus": "STOPPED"}), 412, "01010076")
+    error = assert_error(
+        api.patch(f"{DEPLOYMENTS}/{did}", json={"targetStatus": "STOPPED"}), 412, "01010076"
+    )
     assert error["message"] == "Invalid Request, Current status UNKNOWN cannot be changed.."
     assert get(api, did)["status"] == "UNKNOWN"
 
@@ -328,11 +381,17 @@ def test_dead_deployment_can_be_rolled_back(mockserver: Any, api: httpx.Client) 
     dep = get(api, did)
     assert dep["status"] == "DEAD" and dep["latestRunningConfigurationId"] == old
     assert dep["statusMessage"] and dep["completionTime"] == dep["modifiedAt"]
-    r = api.patch(f"{DEPLOYMENTS}/{did}", json={"configurationId": dep["latestRunningConfigurationId"]})
+    r = api.patch(
+        f"{DEPLOYMENTS}/{did}", json={"configurationId": dep["latestRunningConfigurationId"]}
+    )
     assert r.status_code == 202
     mockserver.clock.advance(60)
     dep = get(api, did)
-    assert (dep["status"], dep["configurationId"], dep["configurationName"]) == ("RUNNING", old, "serving")
+    assert (dep["status"], dep["configurationId"], dep["configurationName"]) == (
+        "RUNNING",
+        old,
+        "serving",
+    )
     assert "statusMessage" not in dep
 
 
@@ -347,7 +406,9 @@ def test_stuck_pending_stays_pending_until_rolled_back(mockserver: Any, api: htt
     assert get(api, did)["status"] == "RUNNING"
 
 
-def test_stuck_outcome_queued_before_create_applies_to_pending(mockserver: Any, api: httpx.Client) -> None:
+def test_stuck_outcome_queued_before_create_applies_to_pending(
+    mockserver: Any, api: httpx.Client
+) -> None:
     mockserver.outcome("sap_ai_core", "PENDING")
     did = deploy(api, config(api))
     mockserver.clock.advance(3600)
@@ -371,7 +432,9 @@ def test_dead_deployments_vanish_after_seven_days(mockserver: Any, api: httpx.Cl
     assert get(api, did)["status"] == "DEAD"
     mockserver.clock.advance(1)
     assert_error(api.get(f"{DEPLOYMENTS}/{did}"), 404)
-    assert_error(api.patch(f"{DEPLOYMENTS}/{did}", json={"configurationId": config(api, "v2")}), 404)
+    assert_error(
+        api.patch(f"{DEPLOYMENTS}/{did}", json={"configurationId": config(api, "v2")}), 404
+    )
 
 
 # -- stop ------------------------------------------------------------------------------------
@@ -380,8 +443,14 @@ def test_stop_goes_through_stopping_to_stopped_for_good(mockserver: Any, api: ht
     r = api.patch(f"{DEPLOYMENTS}/{did}", json={"targetStatus": "STOPPED"})
     assert r.status_code == 202 and r.json()["message"] == "Deployment modification scheduled"
     dep = get(api, did)
-    assert (dep["status"], dep["targetStatus"], dep["lastOperation"]) == ("STOPPING", "STOPPED", "UPDATE")
-    assert_error(api.patch(f"{DEPLOYMENTS}/{did}", json={"targetStatus": "STOPPED"}), 412, "01010076")
+    assert (dep["status"], dep["targetStatus"], dep["lastOperation"]) == (
+        "STOPPING",
+        "STOPPED",
+        "UPDATE",
+    )
+    assert_error(
+        api.patch(f"{DEPLOYMENTS}/{did}", json={"targetStatus": "STOPPED"}), 412, "01010076"
+    )
     assert_error(api.delete(f"{DEPLOYMENTS}/{did}"), 412, "01010076")
     mockserver.clock.advance(60)
     dep = get(api, did)
@@ -408,7 +477,11 @@ def test_delete_only_from_stopped_dead_or_unknown(mockserver: Any, api: httpx.Cl
     mockserver.clock.advance(60)
     r = api.delete(f"{DEPLOYMENTS}/{did}")
     assert r.status_code == 202
-    assert r.json() == {"id": did, "message": "Deployment deletion scheduled", "targetStatus": "DELETED"}
+    assert r.json() == {
+        "id": did,
+        "message": "Deployment deletion scheduled",
+        "targetStatus": "DELETED",
+    }
     assert_error(api.get(f"{DEPLOYMENTS}/{did}"), 404)
     assert api.get(DEPLOYMENTS).json()["count"] == 0
 
@@ -423,9 +496,13 @@ def test_delete_while_unknown(api: httpx.Client) -> None:
 def test_bulk_modify_applies_each_item_on_its_own(mockserver: Any, api: httpx.Client) -> None:
     cid, did = running(mockserver, api)
     fresh = deploy(api, cid)
-    body = {"deployments": [{"id": did, "targetStatus": "STOPPED"},
-                            {"id": fresh, "targetStatus": "DELETED"},
-                            {"id": "d0000000000000", "targetStatus": "STOPPED"}]}
+    body = {
+        "deployments": [
+            {"id": did, "targetStatus": "STOPPED"},
+            {"id": fresh, "targetStatus": "DELETED"},
+            {"id": "d0000000000000", "targetStatus": "STOPPED"},
+        ]
+    }
     r = api.patch(DEPLOYMENTS, json=body, headers={"content-type": "application/merge-patch+json"})
     assert r.status_code == 202
     first, second, third = r.json()["deployments"]

@@ -1,0 +1,266 @@
+"""The app: provider discovery and checks, mounting, admin API, limits, server errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
+import pytest
+
+from mockserver.app import check_provider, create_app, discover, mock_of
+from mockserver.clock import VirtualClock
+from mockserver.errors import ConfigError
+from mockserver.spec import Spec, spec_dir
+from pytest_plugin.transport import ASGISyncTransport
+
+SAP = {"Authorization": "Bearer t", "AI-Resource-Group": "rg-a"}
+CONFIG = {"name": "serving", "scenarioId": "scenario-a", "executableId": "executable-a"}
+
+
+@pytest.fixture
+def app() -> Any:
+    return create_app(clock=VirtualClock.fake(), validate_responses=True)
+
+
+@pytest.fixture
+def http(app: Any) -> Any:
+    transport = ASGISyncTransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock") as client:
+        yield client
+    transport.close()
+
+
+def deployment(http: httpx.Client, group: str = "rg-a") -> str:
+    headers = {**SAP, "AI-Resource-Group": group}
+    cid = http.post("/sap_ai_core/v2/lm/configurations", json=CONFIG, headers=headers).json()["id"]
+    r = http.post("/sap_ai_core/v2/lm/deployments", json={"configurationId": cid}, headers=headers)
+    return str(r.json()["id"])
+
+
+def test_every_spec_has_a_provider_and_every_provider_matches_its_spec() -> None:
+    providers = discover()
+    assert sorted(p.spec for p in providers.values()) == sorted(
+        p.name for p in spec_dir().glob("*.yaml")
+    )
+    for provider in providers.values():
+        check_provider(provider, Spec(provider.spec))
+        assert provider.name == provider.spec.removesuffix(".yaml")
+
+
+def test_a_handler_table_that_disagrees_with_the_spec_stops_the_app() -> None:
+    sap = discover()["sap_ai_core"]
+    handlers = dict(sap.handlers)
+    del handlers["deployment.modify"]
+    handlers["deployment.rename"] = handlers["deployment.get"]
+    broken = dataclasses.replace(sap, handlers=handlers)
+    with pytest.raises(
+        ConfigError,
+        match=r"without a handler: deployment\.modify.*"
+        r"without an operation .*deployment\.rename",
+    ):
+        check_provider(broken, Spec(sap.spec))
+    marked = dataclasses.replace(sap, unimplemented=frozenset({"deployment.get"}))
+    with pytest.raises(ConfigError, match="both handled and unimplemented"):
+        check_provider(marked, Spec(sap.spec))
+
+
+def with_handlers(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> Any:
+    """An app whose SAP provider is changed (handlers, unimplemented) as given."""
+    sap = discover()["sap_ai_core"]
+    changed = dataclasses.replace(sap, **changes)
+    monkeypatch.setattr("mockserver.app.discover", lambda: {"sap_ai_core": changed})
+    return create_app(clock=VirtualClock.fake(), validate_responses=True)
+
+
+def test_unimplemented_operation_answers_501_in_vendor_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sap = discover()["sap_ai_core"]
+    handlers = {k: v for k, v in sap.handlers.items() if k != "deployment.count"}
+    app = with_handlers(
+        monkeypatch, handlers=handlers, unimplemented=frozenset({"deployment.count"})
+    )
+    transport = ASGISyncTransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock") as http:
+        r = http.get("/sap_ai_core/v2/lm/deployments/$count", headers=SAP)
+    transport.close()
+    assert r.status_code == 501 and "deployment.count" in r.json()["error"]["message"]
+
+
+def test_unknown_provider_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown provider"):
+        create_app(providers=["nope"])
+    with pytest.raises(ConfigError, match="root provider"):
+        create_app(providers=["sap_ai_core"], root="nope")
+    with pytest.raises(ConfigError, match="unknown provider"):
+        create_app(delays={"nope": {"start": 0}})
+
+
+def test_index_and_unknown_top_level_paths_answer_json(http: httpx.Client) -> None:
+    index = http.get("/").json()
+    assert index["providers"]["sap_ai_core"] == "http://mock/sap_ai_core"
+    r = http.get("/nowhere")
+    assert r.status_code == 404 and "/sap_ai_core" in r.json()["error"]
+
+
+def test_unknown_provider_path_is_a_vendor_404(http: httpx.Client) -> None:
+    r = http.get("/sap_ai_core/v2/lm/nothing", headers=SAP)
+    assert r.status_code == 404 and set(r.json()["error"]) >= {"code", "message"}
+
+
+def test_root_mount_serves_one_provider_at_slash() -> None:
+    app = create_app(providers=["sap_ai_core"], root="sap_ai_core")
+    transport = ASGISyncTransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock") as http:
+        cid = http.post("/v2/lm/configurations", json=CONFIG, headers=SAP).json()["id"]
+        assert http.get(f"/sap_ai_core/v2/lm/configurations/{cid}", headers=SAP).status_code == 200
+        assert http.get("/__admin/").json()["providers"] == ["sap_ai_core"]
+    transport.close()
+
+
+def test_oversized_body_is_a_vendor_4xx() -> None:
+    small = create_app(max_body=64)
+    transport = ASGISyncTransport(small)
+    with httpx.Client(transport=transport, base_url="http://mock") as client:
+        r = client.post(
+            "/sap_ai_core/v2/lm/configurations", headers=SAP, json={**CONFIG, "name": "x" * 100}
+        )
+        assert r.status_code == 400 and "larger than 64 bytes" in r.json()["error"]["message"]
+        assert client.get("/sap_ai_core/v2/lm/configurations", headers=SAP).json()["count"] == 0
+    transport.close()
+
+
+def test_a_bug_in_a_handler_is_a_vendor_500_and_is_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def boom(ctx: Any) -> Any:
+        raise RuntimeError("boom")
+
+    handlers = {**discover()["sap_ai_core"].handlers, "configuration.query": boom}
+    app = with_handlers(monkeypatch, handlers=handlers)
+    transport = ASGISyncTransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock") as http:
+        r = http.get("/sap_ai_core/v2/lm/configurations", headers=SAP)
+        assert r.status_code == 500 and "boom" in r.json()["error"]["message"]
+        assert [e.operation_id for e in mock_of(app).errors] == ["configuration.query"]
+        assert (
+            http.get("/__admin/errors").json()["errors"][0]["operationId"] == "configuration.query"
+        )
+    transport.close()
+
+
+def test_a_response_that_breaks_the_spec_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    handlers = {
+        **discover()["sap_ai_core"].handlers,
+        "configuration.query": lambda ctx: (200, {"count": 0}),
+    }
+    app = with_handlers(monkeypatch, handlers=handlers)
+    transport = ASGISyncTransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock") as http:
+        r = http.get("/sap_ai_core/v2/lm/configurations", headers=SAP)
+    transport.close()
+    assert (
+        r.status_code == 500
+        and "'resources' is a required property" in r.json()["error"]["message"]
+    )
+    assert "does not match the spec" in mock_of(app).errors[0].message
+
+
+# -- admin -----------------------------------------------------------------------------------
+def test_admin_reset_is_scoped_to_a_tenant(http: httpx.Client) -> None:
+    mine, theirs = deployment(http, "rg-a"), deployment(http, "rg-b")
+    r = http.post("/__admin/reset", json={"provider": "sap_ai_core", "tenant": "rg-a"})
+    assert r.json()["reset"] == 1
+    a = http.get(f"/sap_ai_core/v2/lm/deployments/{mine}", headers=SAP)
+    b = http.get(
+        f"/sap_ai_core/v2/lm/deployments/{theirs}", headers={**SAP, "AI-Resource-Group": "rg-b"}
+    )
+    assert (a.status_code, b.status_code) == (404, 200)
+    assert http.post("/__admin/reset", json={}).json()["reset"] >= 1
+    assert http.get("/__admin/state").json() == {}
+
+
+def test_admin_reset_rejects_unknown_provider_and_bad_bodies(http: httpx.Client) -> None:
+    assert http.post("/__admin/reset", json={"provider": "nope"}).status_code == 404
+    assert http.post("/__admin/reset", content=b"[1]").status_code == 400
+    assert http.post("/__admin/reset", content=b"{").status_code == 400
+    assert http.post("/__admin/reset", json={"tenant": 5}).status_code == 400
+
+
+def test_admin_clock_moves_time_for_one_tenant_or_all(http: httpx.Client) -> None:
+    did = deployment(http)
+    start = http.get("/__admin/clock").json()
+    assert start["frozen"] is True
+    moved = http.post("/__admin/clock", json={"advance": 60, "tenant": "rg-a"}).json()
+    assert moved["now"] == start["now"] + 60
+    assert http.get("/__admin/clock").json()["now"] == start["now"]
+    dep = http.get(f"/sap_ai_core/v2/lm/deployments/{did}", headers=SAP).json()
+    assert dep["status"] == "RUNNING"
+    assert http.post("/__admin/clock", json={"advance": -1}).status_code == 400
+    assert http.post("/__admin/clock", json={"advance": "soon"}).status_code == 400
+    assert http.post("/__admin/clock", json={"advance": 5}).json()["now"] == start["now"] + 5
+
+
+def test_admin_clock_freeze_and_unfreeze() -> None:
+    app = create_app()  # wall-clock time, as in `serve`
+    transport = ASGISyncTransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock") as http:
+        assert http.get("/__admin/clock").json()["frozen"] is False
+        frozen = http.post("/__admin/clock", json={"freeze": True}).json()
+        assert frozen["frozen"] is True
+        assert http.get("/__admin/clock").json()["now"] == frozen["now"]
+        assert http.post("/__admin/clock", json={"unfreeze": True}).json()["frozen"] is False
+    transport.close()
+
+
+def test_admin_outcomes_decide_the_next_transition(http: httpx.Client) -> None:
+    r = http.post(
+        "/__admin/outcomes", json={"provider": "sap_ai_core", "tenant": "rg-a", "outcome": "DEAD"}
+    )
+    assert r.status_code == 200 and r.json()["queued"][0]["outcomes"] == ["DEAD"]
+    did = deployment(http)
+    http.post("/__admin/clock", json={"advance": 60})
+    dep = http.get(f"/sap_ai_core/v2/lm/deployments/{did}", headers=SAP).json()
+    assert dep["status"] == "DEAD"
+    assert http.get("/__admin/outcomes").json()["outcomes"] == []
+    bad = http.post(
+        "/__admin/outcomes",
+        json={"provider": "sap_ai_core", "tenant": "rg-a", "outcome": "ON_FIRE"},
+    )
+    assert bad.status_code == 400 and "DEAD" in bad.json()["error"]
+    assert http.post("/__admin/outcomes", json={"provider": "sap_ai_core"}).status_code == 400
+
+
+def test_admin_journal_filters_and_clears(http: httpx.Client) -> None:
+    deployment(http, "rg-a")
+    deployment(http, "rg-b")
+    entries = http.get("/__admin/requests", params={"tenant": "rg-b"}).json()["requests"]
+    assert [e["operation_id"] for e in entries] == ["configuration.create", "deployment.create"]
+    only = http.get(
+        "/__admin/requests", params={"operationId": "deployment.create", "limit": 1}
+    ).json()
+    assert [e["tenant"] for e in only["requests"]] == ["rg-b"]
+    assert http.get("/__admin/requests", params={"limit": "x"}).status_code == 400
+    http.delete("/__admin/requests", params={"tenant": "rg-a"})
+    left = http.get("/__admin/requests").json()["requests"]
+    assert {e["tenant"] for e in left} == {"rg-b"}
+
+
+def test_journal_is_bounded() -> None:
+    app = create_app(journal_size=3)
+    transport = ASGISyncTransport(app)
+    with httpx.Client(transport=transport, base_url="http://mock") as http:
+        for _ in range(10):
+            http.get("/sap_ai_core/v2/lm/deployments", headers=SAP)
+        seqs = [e["seq"] for e in http.get("/__admin/requests").json()["requests"]]
+    transport.close()
+    assert seqs == [8, 9, 10]
+
+
+def test_admin_state_dumps_one_tenant_without_secrets_of_others(http: httpx.Client) -> None:
+    did = deployment(http, "rg-a")
+    deployment(http, "rg-b")
+    state = http.get("/__admin/state", params={"provider": "sap_ai_core", "tenant": "rg-a"}).json()
+    assert list(state["sap_ai_core"]) == ["rg-a"]
+    assert list(state["sap_ai_core"]["rg-a"]["deployment"]) == [did]
