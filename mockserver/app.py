@@ -10,20 +10,21 @@ optionally validates the response, and journals the exchange.
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import pkgutil
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import providers as providers_pkg
 from mockserver.clock import TenantClock, VirtualClock
@@ -94,6 +95,7 @@ class Mock:
     max_body: int = DEFAULT_MAX_BODY
     errors: list[ServerError] = field(default_factory=list)
     tenant_clocks: dict[str, TenantClock] = field(default_factory=dict)
+    requests_seen: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clock_for(self, tenant: str) -> TenantClock:
@@ -123,8 +125,26 @@ class Mock:
             self.errors.append(error)
 
 
+class RequestHeaders(dict[str, str]):
+    """Request headers by lowercase name (ASGI sends names lowercased); the first value wins."""
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        super().__init__()
+        for name, value in raw:
+            self.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
 class ProviderApp:
-    """One vendor's API, served from its spec by its handler table."""
+    """One vendor's API, served from its spec by its handler table (plain ASGI, no framework)."""
 
     def __init__(self, mock: Mock, provider: Provider) -> None:
         self.mock = mock
@@ -136,55 +156,85 @@ class ProviderApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        request = Request(scope, receive)
-        status, body, headers = await self.handle(request)
-        media = headers.pop("Content-Type", "application/json")
+        headers = RequestHeaders(scope["headers"])
+        try:
+            raw: bytes | MockError = await self._read(receive, headers)
+        except MockError as err:
+            raw = err
+        status, body, extra = self.handle(scope, headers, raw)
+        media = extra.pop("Content-Type", "application/json")
         if body is None:
-            content, media_type = b"", None
+            content = b""
         elif media.endswith("json"):
-            content, media_type = json.dumps(body, separators=(",", ":")).encode(), media
+            content = json.dumps(body, separators=(",", ":")).encode()
         else:
-            content, media_type = str(body).encode(), media
-        response = Response(content, status_code=status, headers=headers, media_type=media_type)
-        await response(scope, receive, send)
+            content = str(body).encode()
+        out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+        out.append((b"content-length", str(len(content)).encode()))
+        if body is not None:
+            out.append((b"content-type", media.encode("latin-1")))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": content})
 
-    def _ctx(self, request: Request) -> Ctx:
-        scope = request.scope
-        root = scope.get("root_path", "")
-        full = scope["path"]
-        host = request.headers.get("host") or "localhost"
+    async def _read(self, receive: Receive, headers: RequestHeaders) -> bytes:
+        limit = self.mock.max_body
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _ctx(self, scope: Scope, headers: RequestHeaders) -> Ctx:
+        host = headers.get("host") or "localhost"
         return Ctx(
             provider=self.provider.name,
             operation_id="",
-            method=request.method,
-            url=full,
-            base_url=f"{scope.get('scheme', 'http')}://{host}{root}",
-            headers=request.headers,
-            request_id=self.mock.store.ids.hex(32),
+            method=scope["method"],
+            url=scope["path"],
+            base_url=f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}",
+            headers=headers,
+            request_id=f"{next(self.mock.requests_seen):032x}",
             ids=self.mock.store.ids,
             outcomes=self.mock.outcomes,
             delays=self.delays,
             options=self.options,
         )
 
-    async def handle(self, request: Request) -> tuple[int, Any, dict[str, str]]:
-        ctx = self._ctx(request)
-        root = request.scope.get("root_path", "")
+    def handle(
+        self, scope: Scope, headers: RequestHeaders, raw: bytes | MockError
+    ) -> tuple[int, Any, dict[str, str]]:
+        ctx = self._ctx(scope, headers)
+        root = scope.get("root_path", "")
         route_path = ctx.url[len(root) :] if root and ctx.url.startswith(root) else ctx.url
+        query = scope.get("query_string", b"").decode("latin-1")
         op = None
         try:
-            op, path_params = self.spec.match(request.method, route_path or "/")
+            op, path_params = self.spec.match(ctx.method, route_path or "/")
             ctx.operation_id = op.operation_id
             if op.secured:
                 self.provider.authenticate(ctx)
-            body, present = await self._body(request)
+            if isinstance(raw, MockError):
+                raise raw
+            body, present = parse_body(raw)
             ctx.path, ctx.query, ctx.header = op.validate_request(
                 path_params,
-                parse_qs(request.url.query, keep_blank_values=True),
-                request.headers,
+                parse_qs(query, keep_blank_values=True) if query else {},
+                headers,
                 body,
                 present,
-                request.headers.get("content-type"),
+                headers.get("content-type"),
             )
             ctx.body = body
             ctx.tenant = self.provider.tenant(ctx)
@@ -196,18 +246,18 @@ class ProviderApp:
                 ctx.store = store
                 reply = handler(ctx)
             status, out = reply[0], reply[1]
-            headers = dict(reply[2]) if len(reply) == 3 else {}
+            headers_out = dict(reply[2]) if len(reply) == 3 else {}
         except MockError as err:
             if err.status == 413 and op is not None and "413" not in op.responses:
                 err.status = 400  # the vendor documents no 413 here: its generic bad request
-            status, out, headers = self._error(err, ctx)
+            status, out, headers_out = self._error(err, ctx)
             if isinstance(err, Unimplemented):
                 op = None  # declared unimplemented: no response shape to hold it to
         except Exception as exc:  # a bug in the mock, never the client's fault
             self.mock.record_error(
                 ServerError(self.provider.name, ctx.tenant, ctx.operation_id, repr(exc), exc)
             )
-            status, out, headers = self._error(MockError(f"Internal mock error: {exc!r}"), ctx)
+            status, out, headers_out = self._error(MockError(f"Internal mock error: {exc!r}"), ctx)
             op = None  # already recorded; do not report its 500 again as a spec mismatch
         if self.mock.validate_responses and op is not None:
             problems = op.validate_response(status, out)
@@ -219,7 +269,7 @@ class ProviderApp:
                 self.mock.record_error(
                     ServerError(self.provider.name, ctx.tenant, op.operation_id, message)
                 )
-                status, out, headers = self._error(MockError(message), ctx)
+                status, out, headers_out = self._error(MockError(message), ctx)
         self.mock.journal.record(
             at=ctx.clock.now() if ctx.clock else self.mock.clock.now(),
             provider=self.provider.name,
@@ -227,33 +277,56 @@ class ProviderApp:
             operation_id=ctx.operation_id,
             method=ctx.method,
             path=ctx.url,
-            query=request.url.query,
+            query=query,
             status=status,
             request_id=ctx.request_id,
             body=ctx.body,
         )
-        return status, out, headers
-
-    async def _body(self, request: Request) -> tuple[Any, bool]:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.mock.max_body:
-            raise PayloadTooLarge(f"Request body is larger than {self.mock.max_body} bytes")
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > self.mock.max_body:
-                raise PayloadTooLarge(f"Request body is larger than {self.mock.max_body} bytes")
-        if not raw.strip():
-            return None, False
-        try:
-            return json.loads(raw), True
-        except UnicodeDecodeError as exc:
-            raise Invalid("Request body is not valid UTF-8") from exc
-        except (ValueError, RecursionError) as exc:
-            raise Invalid(f"Request body is not valid JSON: {exc}") from exc
+        return status, out, headers_out
 
     def _error(self, err: MockError, ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
         return err.status, self.provider.render_error(err, ctx), dict(err.headers)
+
+
+def parse_body(raw: bytes) -> tuple[Any, bool]:
+    """The JSON body and whether there was one; `Invalid` for bytes that are not JSON."""
+    if not raw.strip():
+        return None, False
+    try:
+        return json.loads(raw), True
+    except UnicodeDecodeError as exc:
+        raise Invalid("Request body is not valid UTF-8") from exc
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(f"Request body is not valid JSON: {exc}") from exc
+
+
+class Dispatch:
+    """Front door: `/<provider>/...` goes straight to that provider's app; the rest to Starlette.
+
+    Starlette's router and its Request/Response objects cost more than the mock's own work, so
+    provider traffic skips them; the admin API, the index and lifespan stay with Starlette.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, providers: dict[str, ProviderApp], root: ProviderApp | None
+    ) -> None:
+        self.app = app
+        self.providers = providers
+        self.root = root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            name = path[1:].partition("/")[0]
+            target = self.providers.get(name)
+            if target is not None:
+                prefix = scope.get("root_path", "") + "/" + name
+                await target({**scope, "root_path": prefix}, receive, send)
+                return
+            if self.root is not None and not path.startswith("/__admin") and path != "/":
+                await self.root(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -305,9 +378,8 @@ def create_app(
     )
     apps = {n: ProviderApp(mock, p) for n, p in chosen.items()}
     routes: list[BaseRoute] = [Mount("/__admin", app=admin_app(mock))]
-    routes += [Mount(f"/{n}", app=a) for n, a in apps.items()]
     if root is not None:
-        routes.append(Mount("", app=apps[root]))
+        routes.append(Mount("", app=apps[root]))  # `/` itself, which Dispatch leaves to routing
 
     async def index(request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")
@@ -329,7 +401,8 @@ def create_app(
 
     if root is None:
         routes.insert(0, Route("/", index, methods=["GET"]))
-    app = Starlette(routes=routes, exception_handlers={404: not_found})
+    front = Middleware(Dispatch, providers=apps, root=apps[root] if root else None)
+    app = Starlette(routes=routes, middleware=[front], exception_handlers={404: not_found})
     app.state.mock = mock
     return app
 
@@ -341,4 +414,4 @@ def mock_of(app: Any) -> Mock:
     return mock
 
 
-__all__ = ["Headers", "Mock", "ProviderApp", "check_provider", "create_app", "discover", "mock_of"]
+__all__ = ["Mock", "ProviderApp", "check_provider", "create_app", "discover", "mock_of"]

@@ -8,6 +8,7 @@ anybody else's.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import UTC, datetime
@@ -88,7 +89,12 @@ class TenantClock:
 
 def iso(ts: float, *, millis: bool = False) -> str:
     """RFC 3339 UTC timestamp with a `Z` suffix, whole seconds unless `millis`."""
-    dt = datetime.fromtimestamp(ts, UTC)
+    whole = _iso_seconds(int(ts // 1))
     if millis:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{whole[:-1]}.{int(ts % 1 * 1000):03d}Z"
+    return whole
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from mockserver.errors import ConfigError, Invalid, MethodNotAllowed, NotFound
+from mockserver.fastcheck import Check, compile_check
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _FORMATS = FormatChecker()
@@ -75,14 +76,38 @@ def _error_text(err: ValidationError, where: str) -> dict[str, Any]:
     return {"field": loc, "message": message}
 
 
+class Schema:
+    """A schema from the spec: jsonschema's validator plus a compiled check for valid values."""
+
+    def __init__(self, validator: Draft202012Validator) -> None:
+        self.validator = validator
+        self.schema = validator.schema
+        self.fast: Check | None = compile_check(validator.schema)
+
+    def is_valid(self, value: Any) -> bool:
+        return self.fast(value) if self.fast is not None else self.validator.is_valid(value)
+
+    def iter_errors(self, value: Any) -> Iterator[ValidationError]:
+        return self.validator.iter_errors(value)
+
+    def problems(self, value: Any, where: str) -> list[dict[str, Any]]:
+        """Every problem with `value`, each with the field it is in; empty when valid."""
+        if self.fast is not None and self.fast(value):
+            return []
+        return [_error_text(e, where) for e in self.validator.iter_errors(value)]
+
+
 @dataclass
 class Param:
     name: str
     location: str  # path | query | header
     required: bool
     schema: dict[str, Any]
-    validator: Draft202012Validator
+    validator: Schema
     explode: bool
+
+    def problems(self, value: Any) -> list[dict[str, Any]]:
+        return self.validator.problems(value, f"{self.location}.{self.name}")
 
     def coerce(self, raw: list[str]) -> Any:
         kind = _type_of(self.schema)
@@ -113,12 +138,12 @@ class Operation:
     template: str
     params: list[Param]
     body_required: bool
-    body_types: dict[str, Draft202012Validator]
-    responses: dict[str, Draft202012Validator | None]
+    body_types: dict[str, Schema]
+    responses: dict[str, Schema | None]
     secured: bool
     raw: dict[str, Any] = field(repr=False)
 
-    def body_validator(self, content_type: str | None) -> Draft202012Validator | None:
+    def body_validator(self, content_type: str | None) -> Schema | None:
         """The validator for a media type; json-ish types fall back to application/json."""
         if not self.body_types:
             return None
@@ -158,8 +183,7 @@ class Operation:
                     problems.append({"field": f"{p.location}.{p.name}", "message": "is required"})
                 continue
             value = p.coerce(raw)
-            for err in p.validator.iter_errors(value):
-                problems.append(_error_text(err, f"{p.location}.{p.name}"))
+            problems.extend(p.problems(value))
             found[p.location][p.name] = value
         if self.body_types:
             if not body_present:
@@ -172,8 +196,7 @@ class Operation:
             else:
                 validator = self.body_validator(content_type)
                 if validator is not None:
-                    for err in validator.iter_errors(body):
-                        problems.append(_error_text(err, "body"))
+                    problems.extend(validator.problems(body, "body"))
         if problems:
             raise Invalid(
                 "Invalid request: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
@@ -193,8 +216,7 @@ class Operation:
             return [] if body is None else [f"status {status} documents no body"]
         if body is None:
             return [f"status {status} must have a body"]
-        found = (_error_text(e, "body") for e in validator.iter_errors(body))
-        return sorted(f"{p['field']}: {p['message']}" for p in found)
+        return sorted(f"{p['field']}: {p['message']}" for p in validator.problems(body, "body"))
 
 
 class Spec:
@@ -226,9 +248,51 @@ class Spec:
             seen += 1
         return node, where
 
-    def validator(self, where: list[str]) -> Draft202012Validator:
+    def validator(self, where: list[str]) -> Schema:
+        """A validator for the schema at `where`, with local `$ref`s inlined.
+
+        Resolving `$ref`s through the registry on every request costs more than everything
+        else the mock does, so they are inlined once here. A recursive schema keeps its
+        references and is validated through the registry.
+        """
+        node: Any = self.doc
+        for part in where:
+            node = node[part]
+        inlined, complete = self._inline(node, ())
+        if complete:
+            return Schema(Draft202012Validator(inlined, format_checker=_FORMATS))
         ref = f"{self.uri}#{quote(_pointer(where), safe='/~$!&()*+,;=:@')}"
-        return Draft202012Validator({"$ref": ref}, registry=self._registry, format_checker=_FORMATS)
+        return Schema(
+            Draft202012Validator({"$ref": ref}, registry=self._registry, format_checker=_FORMATS)
+        )
+
+    def _inline(self, node: Any, seen: tuple[str, ...]) -> tuple[Any, bool]:
+        """`node` with local `$ref`s replaced by their targets; False if one is recursive."""
+        if isinstance(node, list):
+            items = [self._inline(v, seen) for v in node]
+            return [v for v, _ in items], all(ok for _, ok in items)
+        if not isinstance(node, dict):
+            return node, True
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            if ref in seen:
+                return node, False
+            target, _ = self.resolve({"$ref": ref}, [])
+            inlined, complete = self._inline(target, (*seen, ref))
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            if not rest:
+                return inlined, complete
+            siblings, ok = self._inline(rest, seen)
+            return {"allOf": [inlined], **siblings}, complete and ok
+        out: dict[str, Any] = {}
+        complete = True
+        for key, value in node.items():
+            if key in ("example", "examples"):
+                out[key] = value
+                continue
+            out[key], ok = self._inline(value, seen)
+            complete = complete and ok
+        return out, complete
 
     def _build(self) -> None:
         top_security = self.doc.get("security", [])
@@ -293,9 +357,7 @@ class Spec:
             )
         return out
 
-    def _body(
-        self, raw: dict[str, Any], base: list[str]
-    ) -> tuple[bool, dict[str, Draft202012Validator]]:
+    def _body(self, raw: dict[str, Any], base: list[str]) -> tuple[bool, dict[str, Schema]]:
         if "requestBody" not in raw:
             return False, {}
         body, loc = self.resolve(raw["requestBody"], [*base, "requestBody"])
@@ -306,10 +368,8 @@ class Spec:
         }
         return bool(body.get("required", False)), types
 
-    def _responses(
-        self, raw: dict[str, Any], base: list[str]
-    ) -> dict[str, Draft202012Validator | None]:
-        out: dict[str, Draft202012Validator | None] = {}
+    def _responses(self, raw: dict[str, Any], base: list[str]) -> dict[str, Schema | None]:
+        out: dict[str, Schema | None] = {}
         for status, response in (raw.get("responses") or {}).items():
             resp, loc = self.resolve(response, [*base, "responses", str(status)])
             content = resp.get("content") or {}

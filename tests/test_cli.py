@@ -30,12 +30,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(*args: str, command: tuple[str, ...] = (sys.executable, "-m", "mockserver"),
-            env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
+def serving(
+    *args: str,
+    command: tuple[str, ...] = (sys.executable, "-m", "mockserver"),
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
     port = free_port()
     proc = subprocess.Popen(
         [*command, "serve", "--port", str(port), *args],
-        stderr=subprocess.PIPE, text=True, env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stderr is not None
     lines = []
@@ -64,7 +69,7 @@ def test_delay_argument_parsing() -> None:
     assert _delay("start=0") == ("*", "start", 0.0)
     assert _delay("sap_ai_core.stop=2.5") == ("sap_ai_core", "stop", 2.5)
     for bad in ("start", "start=soon", "start=-1"):
-        with pytest.raises(Exception, match="expected|seconds|negative"):
+        with pytest.raises(Exception, match=r"expected|seconds|negative"):
             _delay(bad)
     args = build_parser().parse_args(["serve", "--provider", "sap_ai_core", "--delay", "start=1"])
     assert args.provider == ["sap_ai_core"] and args.port == 8080 and args.host == "127.0.0.1"
@@ -76,7 +81,9 @@ def test_serve_all_providers_and_stop_cleanly_on_sigterm() -> None:
         base = f"{url}/sap_ai_core/v2/lm"
         body = {"name": "serving", "scenarioId": "scenario-a", "executableId": "executable-a"}
         cid = httpx.post(f"{base}/configurations", json=body, headers=SAP).json()["id"]
-        did = httpx.post(f"{base}/deployments", json={"configurationId": cid}, headers=SAP).json()["id"]
+        did = httpx.post(f"{base}/deployments", json={"configurationId": cid}, headers=SAP).json()[
+            "id"
+        ]
         assert httpx.get(f"{base}/deployments/{did}", headers=SAP).json()["status"] == "RUNNING"
         proc.send_signal(signal.SIGTERM)
         # uvicorn finishes in-flight work, then re-raises the signal (the conventional exit).
@@ -86,7 +93,10 @@ def test_serve_all_providers_and_stop_cleanly_on_sigterm() -> None:
 
 def test_serve_one_provider_at_the_root_with_response_validation() -> None:
     with serving("--provider", "sap_ai_core", "--validate-responses") as (url, _, _lines):
-        assert httpx.get(f"{url}/v2/lm/deployments", headers=SAP).json() == {"count": 0, "resources": []}
+        assert httpx.get(f"{url}/v2/lm/deployments", headers=SAP).json() == {
+            "count": 0,
+            "resources": [],
+        }
         assert httpx.get(f"{url}/__admin/").json()["validate_responses"] is True
 
 
@@ -97,26 +107,39 @@ def test_serve_https_with_a_self_signed_certificate() -> None:
 
 
 def test_unknown_provider_exits_2_with_a_message() -> None:
-    out = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--provider", "nope"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--provider", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "unknown provider" in out.stderr
 
 
 @pytest.mark.slow
 def test_a_wheel_installed_in_a_fresh_venv_finds_its_specs(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
     wheel = next(dist.glob("deploymock-*.whl"))
     env_dir = tmp_path / "venv"
-    # Dependencies come from this interpreter's site-packages; deploymock itself only from the wheel.
+    # Dependencies come from this interpreter's site-packages; deploymock only from the wheel.
     venv.create(env_dir, with_pip=True, system_site_packages=True)
     bindir = env_dir / "bin"
-    subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+        timeout=300,
+    )
     where = subprocess.run(
         [str(bindir / "python"), "-c", "import mockserver.spec as s; print(s.spec_dir())"],
-        capture_output=True, text=True, check=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
     ).stdout.strip()
     assert where.startswith(str(env_dir)) and Path(where, "sap_ai_core.yaml").is_file()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -38,7 +38,7 @@ __all__ = [
 Reply: TypeAlias = tuple[int, Any] | tuple[int, Any, Mapping[str, str]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Ctx:
     """One request, as a handler sees it. Parameters are validated and coerced by the spec."""
 

@@ -21,7 +21,7 @@ def create(api):
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-p", "no:cacheprovider", "-W", "error", *args)
+    return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:benchmark", "-W", "error", *args)
 
 
 def test_readme_example_is_a_passing_test(pytester: pytest.Pytester) -> None:
@@ -99,7 +99,9 @@ from pytest_plugin.handle import MockserverConfig
 
 @pytest.fixture(scope="session")
 def mockserver_config():
-    return MockserverConfig(providers=("sap_ai_core",), delays={"sap_ai_core": {"schedule": 0, "start": 0}})
+    return MockserverConfig(
+        providers=("sap_ai_core",), delays={"sap_ai_core": {"schedule": 0, "start": 0}}
+    )
 """
     )
     pytester.makepyfile(

@@ -1,0 +1,221 @@
+"""PATCH+GET throughput and p99 of the mock against a bare Starlette app, in the same run.
+
+Both servers run under the same uvicorn settings (httptools, uvloop, one worker), one at a time,
+alternating for several rounds; the load comes from a lean asyncio HTTP/1.1 client with
+keep-alive connections, so the client costs little next to the servers. The bare app does the
+same JSON work a client sees (parse the PATCH body, answer 202 JSON; GET answers the stored
+deployment), without validation, state machine or journal. Prints the ratio of the mock's
+throughput to the bare app's (target: >= 0.6).
+
+    python bench/throughput.py [--seconds 5] [--connections 16] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AUTH = "Authorization: Bearer bench\r\nAI-Resource-Group: bench\r\n"
+
+BARE_APP = """
+import json
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+STORE = {}
+
+async def patch(request):
+    body = json.loads(await request.body())
+    did = request.path_params["id"]
+    STORE.setdefault(did, {"id": did, "status": "RUNNING"}).update(body)
+    return Response(json.dumps({"id": did, "message": "Deployment modification scheduled"}),
+                    status_code=202, media_type="application/json")
+
+async def get(request):
+    did = request.path_params["id"]
+    return Response(json.dumps(STORE.get(did, {"id": did})), media_type="application/json")
+
+app = Starlette(routes=[Route("/sap_ai_core/v2/lm/deployments/{id}", patch, methods=["PATCH"]),
+                        Route("/sap_ai_core/v2/lm/deployments/{id}", get, methods=["GET"])])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(kind: str, port: int) -> subprocess.Popen[bytes]:
+    if kind == "bare":
+        (HERE / "_bare_app.py").write_text(BARE_APP)
+        cmd = [sys.executable, "-m", "uvicorn", "_bare_app:app", "--app-dir", str(HERE)]
+    else:
+        cmd = [
+            sys.executable,
+            "-c",
+            "import uvicorn; from mockserver.app import create_app; "
+            "uvicorn.run(create_app(providers=['sap_ai_core'], "
+            "delays={'*': {'schedule': 0, 'start': 0}}), "
+            f"host='127.0.0.1', port={port}, log_level='warning', access_log=False, "
+            "http='httptools', loop='uvloop')",
+        ]
+        return subprocess.Popen(cmd)
+    cmd += [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+    ]
+    return subprocess.Popen(cmd)
+
+
+async def wait_listening(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+async def call(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[int, bytes]:
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+def request(method: str, path: str, body: bytes = b"") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n{AUTH}"
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+async def setup(port: int) -> str:
+    """A running deployment and two configurations to switch between (same calls for both apps)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    configs = []
+    for name in ("bench-a", "bench-b"):
+        body = json.dumps(
+            {"name": name, "scenarioId": "bench-scenario", "executableId": "bench-exec"}
+        ).encode()
+        status, out = await call(
+            reader, writer, request("POST", "/sap_ai_core/v2/lm/configurations", body)
+        )
+        configs.append(json.loads(out)["id"] if status == 201 else name)
+    body = json.dumps({"configurationId": configs[0]}).encode()
+    status, out = await call(
+        reader, writer, request("POST", "/sap_ai_core/v2/lm/deployments", body)
+    )
+    writer.close()
+    did = json.loads(out)["id"] if status == 202 else "d0000000000bench"
+    return f"{did}|{configs[0]}|{configs[1]}"
+
+
+async def load(port: int, seconds: float, connections: int, target: str) -> tuple[int, list[float]]:
+    did, first, second = target.split("|")
+    patches = [
+        request(
+            "PATCH",
+            f"/sap_ai_core/v2/lm/deployments/{did}",
+            json.dumps({"configurationId": c}).encode(),
+        )
+        for c in (first, second)
+    ]
+    get = request("GET", f"/sap_ai_core/v2/lm/deployments/{did}")
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = 0
+        while time.perf_counter() < deadline:
+            for raw, ok in ((patches[i % 2], 202), (get, 200)):
+                t0 = time.perf_counter()
+                status, _ = await call(reader, writer, raw)
+                latencies.append(time.perf_counter() - t0)
+                if status != ok:
+                    raise RuntimeError(f"unexpected status {status}")
+            i += 1
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return len(latencies), latencies
+
+
+def measure(kind: str, seconds: float, connections: int) -> tuple[float, float]:
+    port = free_port()
+    proc = start(kind, port)
+    try:
+
+        async def run() -> tuple[float, float]:
+            await wait_listening(port)
+            target = await setup(port)
+            await load(port, min(1.0, seconds), connections, target)  # warm-up
+            count, latencies = await load(port, seconds, connections, target)
+            return count / seconds, statistics.quantiles(latencies, n=100)[98] * 1000
+
+        return asyncio.run(run())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    results: dict[str, list[tuple[float, float]]] = {"bare": [], "mock": []}
+    for _ in range(args.rounds):
+        for kind in ("bare", "mock"):
+            results[kind].append(measure(kind, args.seconds, args.connections))
+    (HERE / "_bare_app.py").unlink(missing_ok=True)
+    rps = {k: statistics.median(r for r, _ in v) for k, v in results.items()}
+    p99 = {k: statistics.median(p for _, p in v) for k, v in results.items()}
+    for kind in ("bare", "mock"):
+        print(
+            f"{kind:>5}: {rps[kind]:8.0f} req/s  p99 {p99[kind]:6.2f} ms  "
+            f"(rounds: {', '.join(f'{r:.0f}' for r, _ in results[kind])})"
+        )
+    ratio = rps["mock"] / rps["bare"]
+    print(
+        f"ratio mock/bare throughput: {ratio:.2f} (target >= 0.60); "
+        f"p99 ratio {p99['mock'] / p99['bare']:.2f}; cpus {os.cpu_count()}"
+    )
+    return 0 if ratio >= 0.6 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
