@@ -780,3 +780,16 @@ def test_model_delete_keeps_deployments(mockserver: Any, api: httpx.Client) -> N
     assert patch(api, did, op("replace", "/asset", {"id": new})).status_code == 202
     mockserver.clock.advance(SETTLE)
     assert state(api, did) == "ready"
+
+
+def test_update_can_be_held_in_updating(mockserver: Any, api: httpx.Client) -> None:
+    _, did = ready(mockserver, api)
+    mockserver.outcome("ibm_wml", "updating", id=did)
+    assert patch(api, did, op("add", "/hardware_spec", {"name": "L"})).status_code == 202
+    mockserver.clock.advance(3600)
+    assert state(api, did) == "updating"
+    assert_error(
+        patch(api, did, op("replace", "/hardware_spec", {"name": "S"})),
+        409,
+        "deployment_update_in_progress",
+    )
