@@ -64,14 +64,10 @@ def set_role(
 
     Once a container has a member, callers who are not members get 403 there.
     """
-    if (space_id is None) == (project_id is None):
+    named = [(k, v) for k, v in (("space_id", space_id), ("project_id", project_id)) if v]
+    if len(named) != 1:
         raise ValueError("give exactly one of space_id and project_id")
-    key = (
-        container_key("space_id", space_id)
-        if space_id
-        else container_key("project_id", str(project_id))
-    )
-    with mock.store.locked(NAME, key) as store:
+    with mock.store.locked(NAME, container_key(*named[0])) as store:
         set_member(store, user_id, role)
 
 

@@ -124,15 +124,15 @@ def _deployment(ctx: Ctx, did: str) -> Record:
     return _settled(ctx, dep)
 
 
-def serving_name(dep: Record) -> str | None:
-    name = dep["entity"].get("online", {}).get("parameters", {}).get("serving_name")
+def serving_name(entity: Record) -> str | None:
+    name = entity.get("online", {}).get("parameters", {}).get("serving_name")
     return name if isinstance(name, str) else None
 
 
 def _status(ctx: Ctx, dep: Record) -> dict[str, Any]:
     base = f"{ctx.base_url}/ml/v4/deployments"
     url = f"{base}/{dep['metadata']['id']}/predictions"
-    name = serving_name(dep)
+    name = serving_name(dep["entity"])
     named = [f"{base}/{name}/predictions"] if name else []
     status: dict[str, Any] = {"state": dep["status"]}
     status.update({key[1:]: dep[key] for key in ("_message", "_failure") if key in dep})
@@ -156,7 +156,7 @@ def get_deployment(ctx: Ctx) -> Reply:
 
 # -- listing ---------------------------------------------------------------------------------
 FILTERS: dict[str, Callable[[Record], Iterable[Any]]] = {
-    "serving_name": lambda d: [serving_name(d)],
+    "serving_name": lambda d: [serving_name(d["entity"])],
     "tag.value": lambda d: d["metadata"].get("tags", []),
     "asset_id": lambda d: [d["entity"].get("asset", {}).get("id")],
     "prompt_template_id": lambda d: [d["entity"].get("prompt_template", {}).get("id")],
@@ -192,10 +192,10 @@ def list_deployments(ctx: Ctx) -> Reply:
     q = ctx.query
     found = [
         d
-        for d in map(lambda d: _settled(ctx, d), ctx.data.all("deployment"))
+        for d in (_settled(ctx, d) for d in ctx.data.all("deployment"))
         if all(q[key] in test(d) for key, test in FILTERS.items() if key in q)
     ]
-    start, limit = _start(ctx), int(q.get("limit", DEFAULT_LIMIT))
+    start, limit = _start(ctx), q.get("limit", DEFAULT_LIMIT)
     body: dict[str, Any] = {
         "limit": limit,
         "first": {"href": _href(ctx, start)},
@@ -211,7 +211,8 @@ def list_deployments(ctx: Ctx) -> Reply:
 # -- creating and deleting -------------------------------------------------------------------
 def _check_serving_name(ctx: Ctx, name: str | None, did: str | None = None) -> None:
     taken = name is not None and any(
-        serving_name(d) == name and d["metadata"]["id"] != did for d in ctx.data.all("deployment")
+        serving_name(d["entity"]) == name and d["metadata"]["id"] != did
+        for d in ctx.data.all("deployment")
     )
     ctx.require(
         not taken,
@@ -235,8 +236,8 @@ def create_deployment(ctx: Ctx) -> Reply:
     else:
         kind = "foundation_model"
     _set_type(entity, kind)
+    _check_serving_name(ctx, serving_name(entity))
     dep: dict[str, Any] = {"entity": entity, "_trace": ctx.request_id}
-    _check_serving_name(ctx, serving_name(dep))
     dep["metadata"] = new_metadata(ctx, ctx.new_id("uuid"), body)
     LIFECYCLE.enter(dep, "initializing", ctx.now())
     ctx.data.put("deployment", dep["metadata"]["id"], dep)
@@ -319,8 +320,8 @@ def update_deployment(ctx: Ctx) -> Reply:
     new = patch.apply(patch.document(dep, FIELDS), ops, "DeploymentPatchTarget")
     if any(rule.owner for _, rule in changes):
         _check_owner(ctx, new["owner"])
-    if serving_name({"entity": new}) != serving_name(dep):
-        _check_serving_name(ctx, serving_name({"entity": new}), dep["metadata"]["id"])
+    if serving_name(new) != serving_name(dep["entity"]):
+        _check_serving_name(ctx, serving_name(new), dep["metadata"]["id"])
     swapped = any(op["path"] == "/asset" for op, _ in changes)
     model = models.find(ctx, new["asset"]["id"], new["asset"].get("rev")) if swapped else None
     notes = _swap_notes(ctx, dep, model) if model is not None else {}
