@@ -9,6 +9,7 @@ GET    /__admin/state      ?provider=&tenant=                  dump the store
 GET    /__admin/outcomes   ?provider=&tenant=
 POST   /__admin/outcomes   {"provider", "tenant", "outcome", "id"?}
 GET    /__admin/errors                                         mock-side errors so far
+POST   /__admin/providers/{provider}/{action}  {"tenant", ...} a provider's own setting
 """
 
 from __future__ import annotations
@@ -144,6 +145,23 @@ def admin_app(mock: Mock) -> Starlette:
         mock.outcomes.push(name, tenant, outcome, resource=_str_or_none(body, "id") or "*")
         return {"queued": mock.outcomes.pending(name, tenant)}
 
+    async def provider_action(request: Request) -> Any:
+        name = provider_arg(request.path_params["provider"])
+        assert name is not None
+        args = await _json(request)
+        tenant = args.pop("tenant", None)
+        if not isinstance(tenant, str) or not tenant:
+            raise AdminError(400, "tenant (a string) is required")
+        try:
+            result = mock.admin(name, request.path_params["action"], tenant, args)
+        except KeyError as err:
+            if err.args and str(err.args[0]).startswith(name):
+                raise AdminError(404, str(err.args[0])) from err
+            raise AdminError(400, f"missing argument {err}") from err
+        except (ValueError, TypeError) as err:
+            raise AdminError(400, str(err)) from err
+        return {"result": result}
+
     async def errors(request: Request) -> Any:
         return {
             "errors": [
@@ -177,5 +195,6 @@ def admin_app(mock: Mock) -> Starlette:
             Route("/state", endpoint(state), methods=["GET"]),
             Route("/outcomes", endpoint(outcomes), methods=["GET", "POST"]),
             Route("/errors", endpoint(errors), methods=["GET"]),
+            Route("/providers/{provider}/{action}", endpoint(provider_action), methods=["POST"]),
         ]
     )

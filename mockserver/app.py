@@ -120,6 +120,15 @@ class Mock:
                     self.tenant_clocks.pop(tenant, None)
         return dropped
 
+    def admin(self, provider: str, action: str, tenant: str, args: dict[str, Any]) -> Any:
+        """Run one of a provider's admin actions on one tenant (see `Provider.admin`)."""
+        actions = self.providers[provider].admin
+        if action not in actions:
+            known = ", ".join(sorted(actions)) or "none"
+            raise KeyError(f"{provider} has no admin action {action!r} (it has: {known})")
+        with self.store.locked(provider, tenant) as store:
+            return actions[action](store, args)
+
     def record_error(self, error: ServerError) -> None:
         with self._lock:
             self.errors.append(error)
@@ -295,9 +304,9 @@ def parse_body(raw: bytes) -> tuple[Any, bool]:
     try:
         return json.loads(raw), True
     except UnicodeDecodeError as exc:
-        raise Invalid("Request body is not valid UTF-8") from exc
+        raise Invalid("Request body is not valid UTF-8", kind="body") from exc
     except (ValueError, RecursionError) as exc:
-        raise Invalid(f"Request body is not valid JSON: {exc}") from exc
+        raise Invalid(f"Request body is not valid JSON: {exc}", kind="body") from exc
 
 
 class Dispatch:

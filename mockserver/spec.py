@@ -257,7 +257,7 @@ class Spec:
         """
         node: Any = self.doc
         for part in where:
-            node = node[part]
+            node = node[int(part)] if isinstance(node, list) else node[part]
         inlined, complete = self._inline(node, ())
         if complete:
             return Schema(Draft202012Validator(inlined, format_checker=_FORMATS))

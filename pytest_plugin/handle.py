@@ -39,14 +39,16 @@ class LiveServer:
         self._sock = socket.create_server((host, 0))
         self.host, self.port = self._sock.getsockname()[:2]
         self.certfile: str | None = None
-        ssl: dict[str, str] = {}
+        ssl: dict[str, Any] = {}
         if tls:
             from mockserver.tls import self_signed
 
             pair = self_signed()
             self.certfile = str(pair.certfile)
             ssl = {"ssl_certfile": self.certfile, "ssl_keyfile": str(pair.keyfile)}
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", **ssl)  # type: ignore[arg-type]
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1, **ssl
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
@@ -157,6 +159,11 @@ class Mockserver:
         if outcome not in allowed:
             raise ValueError(f"outcome must be one of {sorted(allowed)}")
         self.mock.outcomes.push(self._name(provider), self.tenant, outcome, resource=id)
+
+    def admin(self, provider: str, action: str, *, tenant: str | None = None, **args: Any) -> Any:
+        """Run a provider admin action on this test's tenant (or `tenant`), e.g.
+        `admin("ibm_wml", "set_role", user="IBMid-1", role="viewer")`."""
+        return self.mock.admin(self._name(provider), action, tenant or self.tenant, args)
 
     def requests(
         self, provider: str | None = None, *, operation_id: str | None = None

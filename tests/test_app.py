@@ -264,3 +264,19 @@ def test_admin_state_dumps_one_tenant_without_secrets_of_others(http: httpx.Clie
     state = http.get("/__admin/state", params={"provider": "sap_ai_core", "tenant": "rg-a"}).json()
     assert list(state["sap_ai_core"]) == ["rg-a"]
     assert list(state["sap_ai_core"]["rg-a"]["deployment"]) == [did]
+
+
+def test_provider_admin_actions_over_http(http: httpx.Client) -> None:
+    space = "0a0b0c0d-0000-4000-8000-000000000001"
+    url = "/__admin/providers/ibm_wml/set_role"
+    r = http.post(url, json={"tenant": space, "user": "IBMid-viewer", "role": "viewer"})
+    assert r.status_code == 200
+    state = http.get("/__admin/state", params={"provider": "ibm_wml", "tenant": space}).json()
+    assert state["ibm_wml"][space]["member"]["IBMid-viewer"]["role"] == "viewer"
+    assert http.post(url, json={"user": "u", "role": "viewer"}).status_code == 400  # no tenant
+    bad_role = http.post(url, json={"tenant": space, "user": "u", "role": "owner"})
+    assert bad_role.status_code == 400 and "role" in bad_role.json()["error"]
+    assert http.post(url, json={"tenant": space}).status_code == 400  # no user
+    missing = http.post("/__admin/providers/ibm_wml/nope", json={"tenant": space})
+    assert missing.status_code == 404 and "set_role" in missing.json()["error"]
+    assert http.post("/__admin/providers/nope/x", json={"tenant": space}).status_code == 404

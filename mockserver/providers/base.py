@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mockserver.clock import Clock
 
 __all__ = [
+    "AdminAction",
     "Conflict",
     "Ctx",
     "Forbidden",
@@ -88,6 +89,10 @@ class Ctx:
 
 
 Handler: TypeAlias = Callable[[Ctx], Reply]
+# A provider setting that tests (fixtures) and the admin API change, e.g. a user's role in a
+# space. It runs under the tenant's lock with that tenant's store and the caller's arguments;
+# ValueError/KeyError/TypeError from it become a 400 with their message.
+AdminAction: TypeAlias = Callable[[TenantStore, dict[str, Any]], Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,4 +110,5 @@ class Provider:
     delays: Mapping[str, float] = field(default_factory=dict)
     outcomes: frozenset[str] = frozenset()  # what tests may queue with Outcomes
     options: Mapping[str, Any] = field(default_factory=dict)
+    admin: Mapping[str, AdminAction] = field(default_factory=dict)
     description: str = ""

@@ -96,5 +96,7 @@ PROVIDER = Provider(
     delays=deployments.DELAYS,
     outcomes=frozenset({"ready", "failed", "initializing", "updating"}),
     handlers={op: authorized(handler) for op, handler in HANDLERS.items()},
+    # POST /__admin/providers/ibm_wml/set_role {"tenant": <space id | project:<id>>, "user", "role"}
+    admin={"set_role": lambda store, args: set_member(store, args["user"], args.get("role"))},
     description="IBM watsonx.ai Runtime (WML v4) deployments and models",
 )

@@ -44,7 +44,6 @@ PROBLEM_AT = {
     "path": ("invalid_input_argument", "parameter"),
     "header": ("invalid_input_argument", "header"),
 }
-UNPARSEABLE_BODY = "Request body is not valid"  # how the core words a body it cannot parse
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -60,7 +59,7 @@ def _problem(detail: Mapping[str, Any]) -> dict[str, Any]:
 def _code(err: MockError) -> str:
     if err.code:
         return err.code
-    if err.status == 400 and err.message.startswith(UNPARSEABLE_BODY):
+    if err.kind == "body":  # the core could not parse the body
         return "json_type_error"
     return KIND_CODES.get(err.kind or "", STATUS_CODES.get(err.status, "internal_server_error"))
 

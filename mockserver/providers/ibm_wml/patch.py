@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
-from jsonschema import Draft202012Validator
 
 from mockserver.providers.base import Invalid
-from mockserver.spec import Spec
+from mockserver.spec import Schema, Spec
 from mockserver.statemachine import Record
 
 SPEC = "ibm_wml.yaml"
@@ -104,7 +103,7 @@ def apply(doc: dict[str, Any], ops: Ops, schema: str) -> dict[str, Any]:
 
 
 @functools.cache
-def _validator(schema: str) -> Draft202012Validator:
+def _validator(schema: str) -> Schema:
     return _spec().validator(["components", "schemas", schema])
 
 
