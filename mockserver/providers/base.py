@@ -112,3 +112,6 @@ class Provider:
     options: Mapping[str, Any] = field(default_factory=dict)
     admin: Mapping[str, AdminAction] = field(default_factory=dict)
     description: str = ""
+    # Hints for the contract runner (keys in `mockserver/contract/hints.py`): what its spec
+    # cannot say, e.g. which states forbid which update. Optional; the runner derives the rest.
+    contract: Mapping[str, Any] = field(default_factory=dict)

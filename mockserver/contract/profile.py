@@ -1,0 +1,346 @@
+"""What the contract runner reads from a provider: its spec, its tenant and its credentials.
+
+Everything here is derived from the OpenAPI document (through the core's `Spec`) and from the
+provider module's declared functions, so a new provider with a spec is covered without a list
+to edit. `Provider.contract` hints (see `hints.py`) override or add to what is derived.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from mockserver.contract.hints import PLACES, Hints, TenantPlace
+from mockserver.errors import MockError
+from mockserver.providers.base import Ctx, Provider
+from mockserver.spec import Operation, Schema, Spec
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+UPDATES = frozenset({"PUT", "PATCH"})
+_PROBE = "deploymocktenantprobe"
+Pointer = tuple[str, ...]
+
+
+def pointer(text: str) -> Pointer:
+    """`/a/b~1c` -> ("a", "b/c")."""
+    if not text:
+        return ()
+    return tuple(p.replace("~1", "/").replace("~0", "~") for p in text.lstrip("/").split("/"))
+
+
+def dig(doc: Any, where: Pointer) -> Any:
+    """The value at `where`, or `MISSING`."""
+    for part in where:
+        if isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            return MISSING
+    return doc
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def properties(schema: Any, depth: int = 0) -> dict[str, list[dict[str, Any]]]:
+    """Every property a schema declares, through allOf/anyOf/oneOf, with all its subschemas."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not isinstance(schema, dict) or depth > 8:
+        return out
+    for name, sub in (schema.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            out.setdefault(name, []).append(sub)
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(key) or ():
+            for name, subs in properties(part, depth + 1).items():
+                out.setdefault(name, []).extend(subs)
+    return out
+
+
+def _flag(subs: list[dict[str, Any]], key: str, depth: int = 0) -> bool:
+    for sub in subs:
+        if sub.get(key) is True:
+            return True
+        parts = [p for k in ("allOf", "anyOf", "oneOf") for p in sub.get(k) or ()]
+        if depth < 4 and _flag([p for p in parts if isinstance(p, dict)], key, depth + 1):
+            return True
+    return False
+
+
+def read_only_pointers(schema: Any, prefix: Pointer = (), depth: int = 0) -> list[Pointer]:
+    """Pointers of the properties a (response) schema marks `readOnly`, nested objects too."""
+    found: list[Pointer] = []
+    if depth > 4:
+        return found
+    for name, subs in properties(schema).items():
+        here = (*prefix, name)
+        if _flag(subs, "readOnly"):
+            found.append(here)
+            continue
+        for sub in subs:
+            found.extend(read_only_pointers(sub, here, depth + 1))
+    return sorted(set(found))
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link from one response to an operation, with its runtime expressions."""
+
+    name: str
+    target: Operation
+    parameters: Mapping[str, Any]
+    body: Any
+
+
+class Profile:
+    """A provider as the contract runner sees it."""
+
+    def __init__(self, provider: Provider, spec: Spec, hints: Hints | None = None) -> None:
+        self.provider = provider
+        self.spec = spec
+        self.doc = spec.doc
+        self.hints = hints or Hints.parse(provider.contract)
+        self.name = provider.name
+        self.routes = {(op.method, op.template): op for op in spec.operations.values()}
+        self.tenant: tuple[TenantPlace, ...] = (
+            self.hints.tenant if self.hints.tenant is not None else detect_tenant(provider, spec)
+        )
+        self.credential_headers = credential_headers(self.doc)
+        delays = [float(v) for v in provider.delays.values()] or [0.0]
+        self.settle = self.hints.settle if self.hints.settle is not None else 2 * max(delays) + 1
+        self._readers: dict[str, Operation | None] = {}
+
+    # -- operations ---------------------------------------------------------------------------
+    def route(self, method: str, template: str) -> Operation | None:
+        return self.routes.get((method.upper(), template))
+
+    def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        try:
+            return self.spec.match(method.upper(), path)
+        except MockError:
+            return None
+
+    def reader(self, op: Operation) -> Operation | None:
+        """The GET that reads the resource `op` works on (same path, or the nearest parent)."""
+        if op.operation_id not in self._readers:
+            self._readers[op.operation_id] = self._find_reader(op)
+        return self._readers[op.operation_id]
+
+    def _find_reader(self, op: Operation) -> Operation | None:
+        segments = op.template.rstrip("/").split("/")
+        for end in range(len(segments), 1, -1):
+            template = "/".join(segments[:end])
+            if not template.endswith("}"):
+                continue
+            found = self.route("GET", template)
+            if found is not None:
+                return found
+        return None
+
+    def is_item_change(self, op: Operation) -> bool:
+        """An unsafe call on one resource (PATCH/PUT/DELETE/POST below an id)."""
+        return op.method in UNSAFE and self.reader(op) is not None
+
+    def success_schema(self, op: Operation) -> dict[str, Any] | None:
+        for status in sorted(op.responses):
+            validator = op.responses[status]
+            if status.startswith("2") and validator is not None:
+                schema = validator.schema
+                return schema if isinstance(schema, dict) and "$ref" not in schema else None
+        return None
+
+    def read_only(self, reader: Operation) -> tuple[Pointer, ...]:
+        return tuple(read_only_pointers(self.success_schema(reader)))
+
+    def readable(self, reader: Operation) -> frozenset[str]:
+        """Top-level fields a read of the resource documents."""
+        return frozenset(properties(self.success_schema(reader)))
+
+    def locate(self, reader: Operation, first: str) -> Pointer | None:
+        """Where a patch path's first segment lives in a read: at the top, or one level down.
+
+        WML's JSON Patch paths (`/name`, `/asset`) address a document that merges `metadata`
+        and `entity`; the read shows them as `/metadata/name`, `/entity/asset`.
+        """
+        props = properties(self.success_schema(reader))
+        if first in props:
+            return (first,)
+        for name, subs in props.items():
+            if any(first in properties(sub) for sub in subs):
+                return (name, first)
+        return None
+
+    # -- errors -------------------------------------------------------------------------------
+    def documented(self, op: Operation, status: int) -> str | None:
+        """The response key that documents `status` for `op` (exact, range, or default)."""
+        for key in (str(status), f"{str(status)[0]}XX", "DEFAULT", "default"):
+            if key in op.responses:
+                return key
+        return None
+
+    @functools.cached_property
+    def error_schemas(self) -> list[Schema]:
+        """The vendor's error format: every distinct schema documented for a 4xx/5xx."""
+        seen: dict[str, Schema] = {}
+        for op in self.spec.operations.values():
+            for key, validator in op.responses.items():
+                if validator is not None and key[0] in "45D":
+                    seen.setdefault(json.dumps(validator.schema, sort_keys=True), validator)
+        return list(seen.values())
+
+    def error_schemas_for(self, op: Operation, status: int) -> list[Schema]:
+        key = self.documented(op, status)
+        validator = op.responses.get(key) if key else None
+        return [validator] if validator is not None else self.error_schemas
+
+    # -- links --------------------------------------------------------------------------------
+    def links(self, op: Operation, status: int) -> list[Link]:
+        key = self.documented(op, status)
+        if key is None:
+            return []
+        raw = self.spec.resolve(op.raw.get("responses", {}).get(_raw_key(op, key), {}), [])[0]
+        out = []
+        for name, link in (raw.get("links") or {}).items():
+            link, _ = self.spec.resolve(link, [])
+            target = self.spec.operations.get(str(link.get("operationId", "")))
+            if target is not None:
+                out.append(Link(name, target, link.get("parameters") or {}, link.get("requestBody")))
+        return out
+
+    # -- credentials --------------------------------------------------------------------------
+    def token_headers(self, token: str) -> dict[str, str]:
+        """The headers a bearer of `token` sends (hint `token`, else the spec's scheme)."""
+        templates = self.hints.token or default_token_headers(self.doc)
+        return {name: value.replace("{token}", token) for name, value in templates.items()}
+
+    def is_tenant_param(self, name: str) -> bool:
+        """Whether a path parameter names a tenant (a container), not a resource."""
+        return any(p.where == "path" and p.name == name for p in self.tenant)
+
+    def tenant_headers(self, tenant: str) -> dict[str, str]:
+        return {p.name: tenant for p in self.tenant if p.where == "header"}
+
+
+def _raw_key(op: Operation, key: str) -> str:
+    responses = op.raw.get("responses", {})
+    return next((k for k in responses if str(k).upper() == key.upper()), key)
+
+
+# -- tenant ----------------------------------------------------------------------------------
+def _candidates(spec: Spec) -> Iterator[tuple[str, str, Operation]]:
+    """(place, name, an operation that has it) for every header/query parameter and body field."""
+    seen: set[tuple[str, str]] = set()
+    for op in spec.operations.values():
+        for param in op.params:
+            if (param.location, param.name) not in seen:
+                seen.add((param.location, param.name))
+                yield param.location, param.name, op
+        for validator in op.body_types.values():
+            for name in properties(validator.schema):
+                if ("body", name) not in seen:
+                    seen.add(("body", name))
+                    yield "body", name, op
+
+
+def _names_tenant(provider: Provider, where: str, name: str, op: Operation) -> bool:
+    ctx = Ctx(
+        provider=provider.name,
+        operation_id=op.operation_id,
+        method=op.method,
+        url=op.template,
+        base_url="http://deploymock",
+        headers={name.lower(): _PROBE} if where == "header" else {},
+    )
+    if where == "header":
+        ctx.header = {name: _PROBE}
+    elif where == "query":
+        ctx.query = {name: _PROBE}
+    elif where == "path":
+        ctx.path = {name: _PROBE}
+    else:
+        ctx.body = {name: _PROBE}
+    try:
+        return _PROBE in str(provider.tenant(ctx))
+    except Exception:  # the provider refuses this request shape: not the tenant's place
+        return False
+
+
+def detect_tenant(provider: Provider, spec: Spec) -> tuple[TenantPlace, ...]:
+    """Where requests name their tenant, found by asking the provider's `tenant` function.
+
+    A parameter (or body field) is a tenant place if a request carrying only it maps to a tenant
+    derived from its value. Several places of one kind (WML's `space_id` and `project_id`) are
+    alternatives: the first one carries the tenant, the others are dropped.
+    """
+    found: dict[str, list[str]] = {}
+    for where, name, op in _candidates(spec):
+        if _names_tenant(provider, where, name, op):
+            found.setdefault(where, []).append(name)
+    return tuple(
+        TenantPlace(where, names[0], tuple(names[1:]))
+        for where in PLACES
+        for names in [found.get(where, [])]
+        if names
+    )
+
+
+# -- credentials -----------------------------------------------------------------------------
+def _schemes(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    found = ((doc.get("components") or {}).get("securitySchemes")) or {}
+    return {k: v for k, v in found.items() if isinstance(v, dict)}
+
+
+def credential_headers(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """Header names that carry credentials in this spec (lowercase)."""
+    names = set()
+    for scheme in _schemes(doc).values():
+        if scheme.get("type") == "apiKey":
+            if scheme.get("in") == "header":
+                names.add(str(scheme["name"]).lower())
+        else:
+            names.add("authorization")
+    return tuple(sorted(names)) or ("authorization",)
+
+
+def default_token_headers(doc: Mapping[str, Any]) -> dict[str, str]:
+    """`--token` as the spec's first security scheme wants it."""
+    schemes = _schemes(doc)
+    requirement = next(iter(doc.get("security") or [{}]), {}) or {}
+    name = next(iter(requirement), None) or next(iter(schemes), None)
+    scheme = schemes.get(name or "", {})
+    if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+        return {str(scheme["name"]): "{token}"}
+    if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+        return {"Authorization": "Basic {token}"}
+    return {"Authorization": "Bearer {token}"}
+
+
+# -- runtime expressions ---------------------------------------------------------------------
+_TEMPLATE = re.compile(r"\{([^{}]+)\}")
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str | None:
+    """A path template with its parameters filled in (quoted); None if one is missing."""
+    missing = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal missing
+        value = values.get(m.group(1), MISSING)
+        if value is MISSING or value is None:
+            missing = True
+            return ""
+        return quote(str(value), safe="")
+
+    out = _TEMPLATE.sub(one, template)
+    return None if missing else out
