@@ -10,6 +10,9 @@ GET    /__admin/outcomes   ?provider=&tenant=
 POST   /__admin/outcomes   {"provider", "tenant", "outcome", "id"?}
 GET    /__admin/errors                                         mock-side errors so far
 POST   /__admin/providers/{provider}/{action}  {"tenant", ...} a provider's own setting
+GET    /__admin/faults                                         fault rules and their counters
+POST   /__admin/faults     {"kind", "provider"?, "operationId"?, "tenant"?, "status"?, ...}
+DELETE /__admin/faults     ?id=&provider=&tenant=
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mockserver.clock import iso
+from mockserver.faults import Rule
 
 if TYPE_CHECKING:
     from mockserver.app import Mock
@@ -162,6 +166,24 @@ def admin_app(mock: Mock) -> Starlette:
             raise AdminError(400, str(err)) from err
         return {"result": result}
 
+    async def faults(request: Request) -> Any:
+        if request.method == "GET":
+            return {"faults": [r.as_dict() for r in mock.faults.rules]}
+        if request.method == "DELETE":
+            q = request.query_params
+            return {
+                "removed": mock.faults.remove(
+                    id=q.get("id"), provider=provider_arg(q.get("provider")), tenant=q.get("tenant")
+                )
+            }
+        body = await _json(request)
+        provider_arg(_str_or_none(body, "provider"))
+        try:
+            rule = mock.add_fault(Rule.from_dict(body))
+        except ValueError as err:
+            raise AdminError(400, str(err)) from err
+        return rule.as_dict()
+
     async def errors(request: Request) -> Any:
         return {
             "errors": [
@@ -195,6 +217,7 @@ def admin_app(mock: Mock) -> Starlette:
             Route("/state", endpoint(state), methods=["GET"]),
             Route("/outcomes", endpoint(outcomes), methods=["GET", "POST"]),
             Route("/errors", endpoint(errors), methods=["GET"]),
+            Route("/faults", endpoint(faults), methods=["GET", "POST", "DELETE"]),
             Route("/providers/{provider}/{action}", endpoint(provider_action), methods=["POST"]),
         ]
     )

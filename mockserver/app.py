@@ -9,26 +9,27 @@ optionally validates the response, and journals the exchange.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import itertools
 import json
 import pkgutil
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mockserver import providers as providers_pkg
 from mockserver.clock import TenantClock, VirtualClock
 from mockserver.errors import ConfigError, Invalid, MockError, PayloadTooLarge, Unimplemented
+from mockserver.faults import Faults, Rule
 from mockserver.journal import Journal
 from mockserver.providers.base import Ctx, Provider
 from mockserver.spec import Spec
@@ -96,6 +97,8 @@ class Mock:
     errors: list[ServerError] = field(default_factory=list)
     tenant_clocks: dict[str, TenantClock] = field(default_factory=dict)
     requests_seen: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    faults: Faults = field(default_factory=Faults)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # injected latency waits here
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clock_for(self, tenant: str) -> TenantClock:
@@ -111,6 +114,7 @@ class Mock:
             raise KeyError(provider)
         dropped = self.store.reset(provider, tenant)
         self.outcomes.reset(provider, tenant)
+        self.faults.remove(provider=provider, tenant=tenant)
         self.journal.clear(provider=provider, tenant=tenant)
         if provider is None:
             with self._lock:
@@ -128,6 +132,27 @@ class Mock:
             raise KeyError(f"{provider} has no admin action {action!r} (it has: {known})")
         with self.store.locked(provider, tenant) as store:
             return actions[action](store, args)
+
+    def add_fault(self, rule: Rule) -> Rule:
+        """Add a fault rule after checking its scope and status against the specs."""
+        if rule.provider is not None and rule.provider not in self.providers:
+            raise ValueError(f"unknown provider {rule.provider!r}")
+        if rule.operation_id is not None:
+            specs = [self.specs[rule.provider]] if rule.provider else list(self.specs.values())
+            ops = [
+                s.operations[rule.operation_id] for s in specs if rule.operation_id in s.operations
+            ]
+            if not ops:
+                raise ValueError(f"no operation {rule.operation_id!r} in the served specs")
+            undocumented = rule.status is not None and all(
+                str(rule.status) not in op.responses for op in ops
+            )
+            if undocumented and not rule.allow_undocumented:
+                raise ValueError(
+                    f"{rule.operation_id} documents no {rule.status}; "
+                    "set allow_undocumented to send it anyway"
+                )
+        return self.faults.add(rule)
 
     def record_error(self, error: ServerError) -> None:
         with self._lock:
@@ -170,7 +195,7 @@ class ProviderApp:
             raw: bytes | MockError = await self._read(receive, headers)
         except MockError as err:
             raw = err
-        status, body, extra = self.handle(scope, headers, raw)
+        status, body, extra, fault = self.handle(scope, headers, raw)
         media = extra.pop("Content-Type", "application/json")
         if body is None:
             content = b""
@@ -182,6 +207,17 @@ class ProviderApp:
         out.append((b"content-length", str(len(content)).encode()))
         if body is not None:
             out.append((b"content-type", media.encode("latin-1")))
+        if fault is not None:
+            delay = fault.delay()
+            if delay:
+                await self.mock.sleep(delay)
+            if fault.kind in ("drop", "truncate"):
+                if fault.kind == "truncate":
+                    await send({"type": "http.response.start", "status": status, "headers": out})
+                    half = content[: len(content) // 2]
+                    await send({"type": "http.response.body", "body": half, "more_body": True})
+                await _hang_up(send)
+                return
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": content})
 
@@ -223,12 +259,13 @@ class ProviderApp:
 
     def handle(
         self, scope: Scope, headers: RequestHeaders, raw: bytes | MockError
-    ) -> tuple[int, Any, dict[str, str]]:
+    ) -> tuple[int, Any, dict[str, str], Rule | None]:
         ctx = self._ctx(scope, headers)
         root = scope.get("root_path", "")
         route_path = ctx.url[len(root) :] if root and ctx.url.startswith(root) else ctx.url
         query = scope.get("query_string", b"").decode("latin-1")
         op = None
+        fault = None
         try:
             op, path_params = self.spec.match(ctx.method, route_path or "/")
             ctx.operation_id = op.operation_id
@@ -251,17 +288,25 @@ class ProviderApp:
             handler = self.provider.handlers.get(op.operation_id)
             if handler is None:
                 raise Unimplemented(f"{op.operation_id} is not implemented by this mock")
+            if self.mock.faults.rules:
+                fault = self.mock.faults.pick(
+                    self.provider.name, op.operation_id, ctx.tenant, set(op.responses)
+                )
+            if fault is not None and fault.status is not None and not fault.after:
+                raise self._fault_error(fault, ctx)
             with self.mock.store.locked(self.provider.name, ctx.tenant) as store:
                 ctx.store = store
                 reply = handler(ctx)
+            if fault is not None and fault.status is not None:
+                raise self._fault_error(fault, ctx)  # `after`: the change happened
             status, out = reply[0], reply[1]
             headers_out = dict(reply[2]) if len(reply) == 3 else {}
         except MockError as err:
             if err.status == 413 and op is not None and "413" not in op.responses:
                 err.status = 400  # the vendor documents no 413 here: its generic bad request
             status, out, headers_out = self._error(err, ctx)
-            if isinstance(err, Unimplemented):
-                op = None  # declared unimplemented: no response shape to hold it to
+            if isinstance(err, Unimplemented) or (fault is not None and fault.allow_undocumented):
+                op = None  # nothing in the spec to hold this answer to
         except Exception as exc:  # a bug in the mock, never the client's fault
             self.mock.record_error(
                 ServerError(self.provider.name, ctx.tenant, ctx.operation_id, repr(exc), exc)
@@ -291,10 +336,29 @@ class ProviderApp:
             request_id=ctx.request_id,
             body=ctx.body,
         )
-        return status, out, headers_out
+        return status, out, headers_out, fault
+
+    def _fault_error(self, fault: Rule, ctx: Ctx) -> MockError:
+        headers: dict[str, str] = {}
+        if fault.status == 429:
+            headers = self.provider.rate_limit_headers(fault.retry_after, ctx.now())
+        return MockError(fault.message, status=fault.status, code=fault.code, headers=headers)
 
     def _error(self, err: MockError, ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
         return err.status, self.provider.render_error(err, ctx), dict(err.headers)
+
+
+async def _hang_up(send: Send) -> None:
+    """Close the connection without finishing the answer (a dropped or reset connection).
+
+    Over a socket (uvicorn) the transport is aborted; in process there is none, so the client
+    gets the `ConnectionResetError` the way it would get a network error.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionResetError("deploymock fault: the connection was dropped")
+    transport.abort()
+    await asyncio.sleep(0)  # let the server see the connection go before the app returns
 
 
 def parse_body(raw: bytes) -> tuple[Any, bool]:
@@ -309,19 +373,16 @@ def parse_body(raw: bytes) -> tuple[Any, bool]:
         raise Invalid(f"Request body is not valid JSON: {exc}", kind="body") from exc
 
 
-class Dispatch:
-    """Front door: `/<provider>/...` goes straight to that provider's app; the rest to Starlette.
+class MockApp(Starlette):
+    """The app `create_app` returns. `/<provider>/...` goes straight to that provider's app.
 
-    Starlette's router and its Request/Response objects cost more than the mock's own work, so
-    provider traffic skips them; the admin API, the index and lifespan stay with Starlette.
+    Starlette's router, middleware and Request/Response objects cost more than the mock's own
+    work, so provider traffic skips them; the admin API, the index and lifespan stay with
+    Starlette. A provider served at the root gets every path the admin API does not claim.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, providers: dict[str, ProviderApp], root: ProviderApp | None
-    ) -> None:
-        self.app = app
-        self.providers = providers
-        self.root = root
+    providers: dict[str, ProviderApp]
+    root: ProviderApp | None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -332,10 +393,10 @@ class Dispatch:
                 prefix = scope.get("root_path", "") + "/" + name
                 await target({**scope, "root_path": prefix}, receive, send)
                 return
-            if self.root is not None and not path.startswith("/__admin") and path != "/":
+            if self.root is not None and not path.startswith("/__admin"):
                 await self.root(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -387,8 +448,6 @@ def create_app(
     )
     apps = {n: ProviderApp(mock, p) for n, p in chosen.items()}
     routes: list[BaseRoute] = [Mount("/__admin", app=admin_app(mock))]
-    if root is not None:
-        routes.append(Mount("", app=apps[root]))  # `/` itself, which Dispatch leaves to routing
 
     async def index(request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")
@@ -410,8 +469,9 @@ def create_app(
 
     if root is None:
         routes.insert(0, Route("/", index, methods=["GET"]))
-    front = Middleware(Dispatch, providers=apps, root=apps[root] if root else None)
-    app = Starlette(routes=routes, middleware=[front], exception_handlers={404: not_found})
+    app = MockApp(routes=routes, exception_handlers={404: not_found})
+    app.providers = apps
+    app.root = apps[root] if root else None
     app.state.mock = mock
     return app
 

@@ -13,6 +13,7 @@ import uvicorn
 
 from mockserver.app import Mock, ServerError, mock_of
 from mockserver.clock import TenantClock
+from mockserver.faults import Rule
 from mockserver.journal import Entry
 from pytest_plugin.transport import ASGISyncTransport
 
@@ -164,6 +165,13 @@ class Mockserver:
         """Run a provider admin action on this test's tenant (or `tenant`), e.g.
         `admin("ibm_wml", "set_role", user="IBMid-1", role="viewer")`."""
         return self.mock.admin(self._name(provider), action, tenant or self.tenant, args)
+
+    def fault(self, provider: str | None = None, **rule: Any) -> Rule:
+        """Make the mock fail for this test's tenant, e.g. `fault("sap_ai_core", kind="error",
+        status=412, operation_id="deployment.modify", times=2)`; see `mockserver.faults`.
+        The rule is gone when the test ends."""
+        rule.setdefault("tenant", self.tenant)
+        return self.mock.add_fault(Rule.from_dict({"provider": self._name(provider), **rule}))
 
     def requests(
         self, provider: str | None = None, *, operation_id: str | None = None

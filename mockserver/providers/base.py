@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -111,4 +112,8 @@ class Provider:
     outcomes: frozenset[str] = frozenset()  # what tests may queue with Outcomes
     options: Mapping[str, Any] = field(default_factory=dict)
     admin: Mapping[str, AdminAction] = field(default_factory=dict)
+    # Headers a 429 carries (retry after seconds, now): the vendor's rate-limit headers.
+    rate_limit_headers: Callable[[float, float], dict[str, str]] = field(
+        default=lambda retry_after, now: {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    )
     description: str = ""
