@@ -109,6 +109,7 @@ def admin_app(mock: Mock) -> Starlette:
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
                 raise AdminError(400, "advance must be a number of seconds >= 0")
             (mock.clock_for(tenant) if tenant else mock.clock).advance(float(seconds))
+        mock.save_clocks()
         return clock_view(tenant)
 
     async def requests(request: Request) -> Any:
@@ -147,6 +148,8 @@ def admin_app(mock: Mock) -> Starlette:
         if outcome not in allowed:
             raise AdminError(400, f"outcome must be one of {sorted(allowed)}")
         mock.outcomes.push(name, tenant, outcome, resource=_str_or_none(body, "id") or "*")
+        with mock.store.locked(name, tenant):
+            mock.commit(name, tenant)
         return {"queued": mock.outcomes.pending(name, tenant)}
 
     async def provider_action(request: Request) -> Any:

@@ -17,6 +17,7 @@ import pkgutil
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,10 +32,11 @@ from mockserver.clock import TenantClock, VirtualClock
 from mockserver.errors import ConfigError, Invalid, MockError, PayloadTooLarge, Unimplemented
 from mockserver.faults import Faults, Rule
 from mockserver.journal import Journal
+from mockserver.persist import SqliteState
 from mockserver.providers.base import Ctx, Provider
 from mockserver.spec import Spec
 from mockserver.statemachine import Outcomes
-from mockserver.store import Store
+from mockserver.store import Ids, Store
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -98,8 +100,45 @@ class Mock:
     tenant_clocks: dict[str, TenantClock] = field(default_factory=dict)
     requests_seen: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     faults: Faults = field(default_factory=Faults)
+    persist: SqliteState | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # injected latency waits here
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def commit(self, provider: str, tenant: str) -> None:
+        """Write one tenant's state to the state file (call it holding the tenant's lock)."""
+        if self.persist is None:
+            return
+        data = {
+            "kinds": self.store.tenant(provider, tenant).kinds,
+            "outcomes": self.outcomes.of_tenant(provider, tenant),
+        }
+        self.persist.save_tenant(provider, tenant, data)
+
+    def save_clocks(self) -> None:
+        if self.persist is not None:
+            self.persist.save_meta("clock", self.clock.state())
+            self.persist.save_meta(
+                "tenant_clocks", {t: c.offset for t, c in self.tenant_clocks.items()}
+            )
+
+    def load(self) -> int:
+        """Restore what the state file holds for the served providers; returns tenants loaded."""
+        if self.persist is None:
+            return 0
+        meta = self.persist.meta()
+        if "clock" in meta:
+            self.clock.restore(meta["clock"])
+        for tenant, offset in meta.get("tenant_clocks", {}).items():
+            self.clock_for(tenant).offset = float(offset)
+        loaded = 0
+        for provider, tenant, data in self.persist.tenants():
+            if provider in self.providers:
+                self.store.tenant(provider, tenant).kinds = data["kinds"]
+                self.outcomes.restore(provider, tenant, data.get("outcomes", {}))
+                loaded += 1
+        if loaded:
+            self.store.ids = Ids(None)  # a seeded run would hand out the stored ids again
+        return loaded
 
     def clock_for(self, tenant: str) -> TenantClock:
         """The clock a tenant's resources live by: the shared clock plus the tenant's offset."""
@@ -115,6 +154,8 @@ class Mock:
         dropped = self.store.reset(provider, tenant)
         self.outcomes.reset(provider, tenant)
         self.faults.remove(provider=provider, tenant=tenant)
+        if self.persist is not None:
+            self.persist.drop(provider, tenant)
         self.journal.clear(provider=provider, tenant=tenant)
         if provider is None:
             with self._lock:
@@ -131,7 +172,9 @@ class Mock:
             known = ", ".join(sorted(actions)) or "none"
             raise KeyError(f"{provider} has no admin action {action!r} (it has: {known})")
         with self.store.locked(provider, tenant) as store:
-            return actions[action](store, args)
+            result = actions[action](store, args)
+            self.commit(provider, tenant)
+            return result
 
     def add_fault(self, rule: Rule) -> Rule:
         """Add a fault rule after checking its scope and status against the specs."""
@@ -297,6 +340,8 @@ class ProviderApp:
             with self.mock.store.locked(self.provider.name, ctx.tenant) as store:
                 ctx.store = store
                 reply = handler(ctx)
+                if ctx.method not in ("GET", "HEAD"):
+                    self.mock.commit(self.provider.name, ctx.tenant)
             if fault is not None and fault.status is not None:
                 raise self._fault_error(fault, ctx)  # `after`: the change happened
             status, out = reply[0], reply[1]
@@ -410,13 +455,15 @@ def create_app(
     validate_responses: bool = False,
     journal_size: int = 10_000,
     max_body: int = DEFAULT_MAX_BODY,
+    state: str | Path | None = None,
 ) -> Starlette:
     """Build the mock.
 
     Every provider is mounted under `/<name>`; `root=NAME` also serves that provider at `/`
     (for clients that cannot use a path prefix). The admin API is at `/__admin`.
     `delays` overrides transition delays per provider, e.g. `{"sap_ai_core": {"start": 0}}`;
-    the key `"*"` applies to every provider.
+    the key `"*"` applies to every provider. `state` names a SQLite file that keeps the store
+    across restarts (see `mockserver.persist`).
     """
     from mockserver.admin import admin_app
 
@@ -445,7 +492,9 @@ def create_app(
         options={n: dict((options or {}).get(n, {})) for n in chosen},
         validate_responses=validate_responses,
         max_body=max_body,
+        persist=SqliteState(state) if state is not None else None,
     )
+    mock.load()
     apps = {n: ProviderApp(mock, p) for n, p in chosen.items()}
     routes: list[BaseRoute] = [Mount("/__admin", app=admin_app(mock))]
 
