@@ -78,7 +78,8 @@ def fault(resp: httpx.Response, status: int, kind: str | None = None) -> dict[st
     assert resp.headers["content-type"] == "application/json"
     body = resp.json()
     assert body["code"] == status
-    assert body["title"] and body["explanation"]
+    assert body["title"]
+    assert body["explanation"]
     assert body["error"]["traceback"] is None
     assert body["error"]["message"]
     if kind is not None:

@@ -105,13 +105,13 @@ def root_app():
         providers=[PROVIDER], root=PROVIDER, clock=VirtualClock.fake(), validate_responses=True
     )
     transport = ASGISyncTransport(app)
-    yield app, transport
+    yield transport
     transport.close()
     assert mock_of(app).errors == []
 
 
 def test_served_at_the_root_of_a_port(root_app):
-    app, transport = root_app
+    transport = root_app
     project = uuid.uuid4().hex
     api = httpx.Client(
         transport=transport,
