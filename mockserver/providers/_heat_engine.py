@@ -301,8 +301,6 @@ def update_software_deployment(ctx: Ctx) -> Reply:
     changes = {key: ctx.body[key] for key in UPDATABLE if ctx.body.get(key)}
     if "config_id" in changes:
         _config_for_deployment(ctx, changes["config_id"])
-    if "status_reason" in changes:
-        changes["status_reason"] = str(changes["status_reason"])
     dep.update(changes, updated_time=iso(ctx.now()))
     return 200, {"software_deployment": public(dep)}
 
