@@ -13,6 +13,8 @@ POST   /__admin/providers/{provider}/{action}  {"tenant", ...} a provider's own 
 GET    /__admin/faults                                         fault rules and their counters
 POST   /__admin/faults     {"kind", "provider"?, "operationId"?, "tenant"?, "status"?, ...}
 DELETE /__admin/faults     ?id=&provider=&tenant=
+GET    /__admin/options/{provider}                             a provider's effective options
+PATCH  /__admin/options/{provider}  merge patch (RFC 7386)     change them while serving
 """
 
 from __future__ import annotations
@@ -187,6 +189,13 @@ def admin_app(mock: Mock) -> Starlette:
             raise AdminError(400, str(err)) from err
         return rule.as_dict()
 
+    async def options(request: Request) -> Any:
+        name = provider_arg(request.path_params["provider"])
+        assert name is not None
+        if request.method == "GET":
+            return dict(mock.options_of(name))
+        return mock.patch_options(name, await _json(request))
+
     async def errors(request: Request) -> Any:
         return {
             "errors": [
@@ -221,6 +230,7 @@ def admin_app(mock: Mock) -> Starlette:
             Route("/outcomes", endpoint(outcomes), methods=["GET", "POST"]),
             Route("/errors", endpoint(errors), methods=["GET"]),
             Route("/faults", endpoint(faults), methods=["GET", "POST", "DELETE"]),
+            Route("/options/{provider}", endpoint(options), methods=["GET", "PATCH"]),
             Route("/providers/{provider}/{action}", endpoint(provider_action), methods=["POST"]),
         ]
     )

@@ -10,11 +10,13 @@ optionally validates the response, and journals the exchange.
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib
 import itertools
 import json
 import pkgutil
 import threading
+from collections import ChainMap
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +106,26 @@ class Mock:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # injected latency waits here
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def options_of(self, provider: str) -> ChainMap[str, Any]:
+        """A provider's effective options: what was set on this app over the provider's defaults."""
+        return ChainMap(
+            self.options.setdefault(provider, {}), dict(self.providers[provider].options)
+        )
+
+    def patch_options(self, provider: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """Change a provider's options with JSON merge-patch semantics (RFC 7386)."""
+        effective = self.options_of(provider)
+        overrides = self.options.setdefault(provider, {})
+        for key, value in patch.items():
+            merged = merge_patch(copy.deepcopy(effective.get(key)), value)
+            if merged is None:
+                overrides.pop(key, None)
+            else:
+                overrides[key] = merged
+        if self.persist is not None:
+            self.persist.save_meta("options", self.options)
+        return dict(self.options_of(provider))
+
     def commit(self, provider: str, tenant: str) -> None:
         """Write one tenant's state to the state file (call it holding the tenant's lock)."""
         if self.persist is None:
@@ -126,6 +148,9 @@ class Mock:
         if self.persist is None:
             return 0
         meta = self.persist.meta()
+        for provider, options in meta.get("options", {}).items():
+            if provider in self.providers:
+                self.options.setdefault(provider, {}).update(options)
         if "clock" in meta:
             self.clock.restore(meta["clock"])
         for tenant, offset in meta.get("tenant_clocks", {}).items():
@@ -228,7 +253,8 @@ class ProviderApp:
         self.provider = provider
         self.spec = mock.specs[provider.name]
         self.delays = {**provider.delays, **mock.delays.get(provider.name, {})}
-        self.options = {**provider.options, **mock.options.get(provider.name, {})}
+        # Live: a change through the admin API or a fixture is seen by the next request.
+        self.options = mock.options_of(provider.name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -391,6 +417,19 @@ class ProviderApp:
 
     def _error(self, err: MockError, ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
         return err.status, self.provider.render_error(err, ctx), dict(err.headers)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge key by key, `null` removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
 
 
 async def _hang_up(send: Send) -> None:

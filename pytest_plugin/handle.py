@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,6 +90,7 @@ class Mockserver:
         self._clients: list[httpx.Client] = []
         self._transport: ASGISyncTransport | None = None
         self._errors_seen = len(self.mock.errors)
+        self._saved_options: dict[str, dict[str, Any]] = {}
 
     def _name(self, provider: str | None) -> str:
         name = (
@@ -173,6 +175,14 @@ class Mockserver:
         rule.setdefault("tenant", self.tenant)
         return self.mock.add_fault(Rule.from_dict({"provider": self._name(provider), **rule}))
 
+    def set_options(self, provider: str | None = None, **patch: Any) -> dict[str, Any]:
+        """Change a provider's options for this test (merge patch; None removes a key), e.g.
+        `set_options("openstack_heat", tokens={"my-token": mockserver.tenant})`. Options are
+        app-wide, so they are put back as they were when the test ends."""
+        name = self._name(provider)
+        self._saved_options.setdefault(name, copy.deepcopy(self.mock.options.get(name, {})))
+        return self.mock.patch_options(name, patch)
+
     def requests(
         self, provider: str | None = None, *, operation_id: str | None = None
     ) -> list[Entry]:
@@ -196,6 +206,8 @@ class Mockserver:
         return self.mock.errors[self._errors_seen :]
 
     def close(self) -> None:
+        for name, saved in self._saved_options.items():
+            self.mock.options[name] = saved
         for client in self._clients:
             client.close()
         if self._transport is not None:

@@ -159,8 +159,8 @@ def _scoped(flavor: Flavor) -> Callable[[Ctx], str]:
 def bind_token(mock: Mock, provider: str, token: str, project: str | None) -> None:
     """Bind `token` to `project` (None: unbind), in the provider option `tokens`.
 
-    The app sees the binding when its `tokens` option is the dict changed here: create it with
-    `create_app(options={provider: {"tokens": {}}})` (or pass bindings there directly).
+    The same as `mockserver.set_options(provider, tokens={token: project})` or
+    `PATCH /__admin/options/<provider>` with `{"tokens": {token: project}}`.
     """
     tokens = mock.options.setdefault(provider, {}).setdefault("tokens", {})
     if project is None:

@@ -554,18 +554,38 @@ def test_unbinding_frees_the_token(bound, bindable_app):
     assert heat.api.get(f"{foreign}/software_configs").status_code == 200
 
 
-@pytest.mark.xfail(
-    reason="core: ProviderApp snapshots options at start-up, so a binding added through "
-    "mockserver.mock after create_app() is not seen (needs live provider options)",
-    strict=True,
-)
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_bind_token_on_the_session_app(mockserver, provider):
     token = f"tok-{uuid.uuid4().hex}"
     bind_token(mockserver.mock, provider, token, mockserver.tenant)
     try:
         api = mockserver.client(provider, headers={"X-Auth-Token": token})
-        resp = api.get(f"/v1/{uuid.uuid4().hex}/software_configs")
-        assert resp.status_code == 403
+        assert api.get(f"/v1/{uuid.uuid4().hex}/software_configs").status_code == 403
+        assert api.get(f"/v1/{mockserver.tenant}/software_configs").status_code == 200
     finally:
         bind_token(mockserver.mock, provider, token, None)
+    assert api.get(f"/v1/{uuid.uuid4().hex}/software_configs").status_code == 200
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_bind_token_with_the_fixture_and_the_admin_api(mockserver, provider):
+    token, other = f"tok-{uuid.uuid4().hex}", f"tok-{uuid.uuid4().hex}"
+    before = dict(mockserver.mock.options_of(provider))
+    mockserver.set_options(provider, tokens={token: mockserver.tenant})
+    admin = mockserver.client(provider, auth=False)
+    r = admin.patch(f"http://deploymock/__admin/options/{provider}", json={"tokens": {other: "p1"}})
+    assert r.status_code == 200
+    assert {token: mockserver.tenant, other: "p1"}.items() <= r.json()["tokens"].items()
+    foreign = f"/v1/{uuid.uuid4().hex}/software_configs"
+    assert (
+        mockserver.client(provider, headers={"X-Auth-Token": token}).get(foreign).status_code == 403
+    )
+    assert (
+        mockserver.client(provider, headers={"X-Auth-Token": other}).get(foreign).status_code == 403
+    )
+    unbind = admin.patch(
+        f"http://deploymock/__admin/options/{provider}", json={"tokens": {other: None}}
+    )
+    assert other not in unbind.json()["tokens"]
+    mockserver.close()  # what teardown does: the options come back as they were
+    assert dict(mockserver.mock.options_of(provider)) == before
