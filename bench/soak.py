@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import call, free_port, request, setup, wait_listening
+from throughput import call, free_port, patch_and_get, request, setup, wait_listening
 
 
 def rss_kib(pid: int) -> int:
@@ -30,16 +29,7 @@ def rss_kib(pid: int) -> int:
 
 async def drive(port: int, pid: int, total: int, connections: int) -> dict[str, float]:
     await wait_listening(port)
-    did, first, second = (await setup(port)).split("|")
-    patches = [
-        request(
-            "PATCH",
-            f"/sap_ai_core/v2/lm/deployments/{did}",
-            json.dumps({"configurationId": c}).encode(),
-        )
-        for c in (first, second)
-    ]
-    get = request("GET", f"/sap_ai_core/v2/lm/deployments/{did}")
+    patches, get = patch_and_get(await setup(port))
     listing = request("GET", "/sap_ai_core/v2/lm/deployments?$top=10")
     sent = 0
     latencies: list[float] = []
