@@ -22,6 +22,7 @@ the spec `openapi/launchdarkly.yaml` states every choice where LaunchDarkly is s
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -49,19 +50,27 @@ CODES = {
     501: "not_implemented",
 }
 LOCATIONS = ("path", "query", "header", "body")
+REQUIRED = re.compile(r"'(.+)' is a required property")  # jsonschema's message
 
 
-def _attribute(field: str) -> str:
-    """`query.projectKey` -> `projectKey` (LaunchDarkly names the attribute alone)."""
+def _reason(detail: dict[str, Any]) -> dict[str, str]:
+    """Core validation detail -> LaunchDarkly's `{"attribute", "reason"}`.
+
+    `query.projectKey` names `projectKey`, and a missing body member names itself, as
+    LaunchDarkly does ({"attribute": "projectKey", "reason": "must be present"}).
+    """
+    if "attribute" in detail:
+        return dict(detail)
+    field, reason = str(detail["field"]), str(detail["message"])
+    missing = REQUIRED.fullmatch(reason)
+    if missing:
+        field, reason = f"{field}.{missing.group(1)}", "must be present"
     where, dot, rest = field.partition(".")
-    return rest if dot and where in LOCATIONS else field
+    return {"attribute": rest if dot and where in LOCATIONS else field, "reason": reason}
 
 
 def _reasons(err: MockError) -> list[dict[str, str]]:
-    found = [
-        d if "attribute" in d else {"attribute": _attribute(d["field"]), "reason": d["message"]}
-        for d in err.details
-    ]
+    found = [_reason(d) for d in err.details]
     return found or [{"attribute": err.kind or "body", "reason": err.message}]
 
 

@@ -79,6 +79,12 @@ def _new(ctx: Ctx, body: Mapping[str, Any], at: int) -> Record:
     return ctx.data.put(KIND, did, dep)
 
 
+def _metadata(dep: Record, body: Mapping[str, Any]) -> Record:
+    if "deploymentMetadata" in body:
+        dep["metadata"] = copy.deepcopy(body["deploymentMetadata"])
+    return dep
+
+
 def _start(ctx: Ctx, dep: Record | None, body: Mapping[str, Any], at: int) -> Record:
     """Create the deployment, or restart it (same id, kind `redeployment`)."""
     if dep is None:
@@ -90,14 +96,14 @@ def _start(ctx: Ctx, dep: Record | None, body: Mapping[str, Any], at: int) -> Re
     for other in ctx.data.all(KIND):
         if _same_app(other, body):
             other["active"] = other is dep
-    return dep
+    return _metadata(dep, body)
 
 
 def _end(ctx: Ctx, dep: Record | None, body: Mapping[str, Any], at: int) -> Record:
     """finished / failed; a deployment never started is created first."""
     dep = dep or _start(ctx, None, body, at)
     dep.update(status=body["eventType"], endedAt=at, durationMs=max(0, at - dep["startedAt"]))
-    return dep
+    return _metadata(dep, body)
 
 
 def _custom(ctx: Ctx, dep: Record | None, body: Mapping[str, Any], at: int) -> Record | None:
@@ -115,9 +121,7 @@ EVENTS: Mapping[str, Callable[[Ctx, Record | None, Mapping[str, Any], int], Reco
 def create_deployment_event(ctx: Ctx) -> Out:
     body = ctx.body
     access.require_project(ctx, body["projectKey"])
-    dep = EVENTS[body["eventType"]](ctx, _find(ctx, body), body, body.get("eventTime", now_ms(ctx)))
-    if dep is not None and "deploymentMetadata" in body:
-        dep["metadata"] = copy.deepcopy(body["deploymentMetadata"])
+    EVENTS[body["eventType"]](ctx, _find(ctx, body), body, body.get("eventTime", now_ms(ctx)))
     return 201, None
 
 
