@@ -6,6 +6,7 @@ previous representation, an invalid one changes nothing and names its failing op
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 
@@ -213,6 +214,16 @@ def test_a_body_that_is_not_a_patch_is_400(api, body):
     assert read(api, dep["id"]) == dep
 
 
+def test_the_journal_keeps_the_request_as_sent(mockserver, api):
+    dep = new_deployment(api)
+    ops = [
+        {"op": "add", "path": "/metadata", "value": {"k": 1}},
+        {"op": "remove", "path": "/metadata/k"},
+    ]
+    assert patch(api, dep["id"], ops).json()["metadata"] == {}
+    assert mockserver.requests(operation_id="updateDeployment")[-1].body == ops
+
+
 def test_racing_patches_with_the_same_precondition_one_wins(mockserver, api):
     dep = new_deployment(api)
     clients = [mockserver.client() for _ in range(2)]
@@ -348,7 +359,7 @@ def valid_patches(draw, doc, max_ops=4):
     for _ in range(draw(st.integers(0, max_ops))):
         kind = draw(st.sampled_from([k for k in VALID if _usable(k, doc)]))
         op = VALID[kind](draw, doc)
-        doc = jsonpatch.apply_patch(doc, [op])
+        doc = jsonpatch.apply_patch(doc, [copy.deepcopy(op)])  # values go in by reference
         ops.append(op)
     return ops, doc
 
@@ -412,7 +423,7 @@ def test_valid_patches_equal_jsonpatch(mockserver, data):
     api = mockserver.client()
     dep = new_deployment(api, a=1)
     ops, expected = data.draw(valid_patches(dep))
-    assert expected == jsonpatch.apply_patch(dep, ops)
+    assert expected == jsonpatch.apply_patch(dep, copy.deepcopy(ops))
     r = patch(api, dep["id"], ops)
     assert r.status_code == 200, r.text
     assert r.json() == expected

@@ -131,7 +131,10 @@ def _touches(op: dict[str, Any], pointer: str) -> bool:
 
 def apply(doc: dict[str, Any], ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The patched copy of `doc`; raises `Invalid` naming the failing operation."""
+    # jsonpatch inserts an operation's value by reference: copy, or a later operation would
+    # change the request as the journal keeps it.
     out: Any = copy.deepcopy(doc)
+    ops = copy.deepcopy(list(ops))
     for index, op in enumerate(ops):
         out = _apply_one(out, index, op)
     found = problems(out)
