@@ -432,13 +432,14 @@ def test_beta_header_enforcement_can_be_turned_off(other_mock):
     assert deployment(api)["status"] == "started"
 
 
-def test_any_token_is_valid_and_its_account_is_after_the_at(mockserver):
+def test_any_token_is_valid_and_its_account_is_after_the_at(mockserver, request):
+    default = ld.account_of("api-1234")
+    request.addfinalizer(lambda: mockserver.mock.reset(provider="launchdarkly", tenant=default))
     plain = mockserver.client("launchdarkly", headers={"Authorization": "api-1234"})
     event(plain)
     same = mockserver.client("launchdarkly", headers={"Authorization": "api-5678"})
     assert listed(same)["totalCount"] == 1  # both in the account "default"
     assert listed(mockserver.client("launchdarkly"))["totalCount"] == 0  # this test's account
-    mockserver.mock.reset(provider="launchdarkly", tenant=ld.account_of("api-1234"))
 
 
 def test_another_account_sees_nothing(api, mockserver):
@@ -581,7 +582,6 @@ def test_route_limit_is_shared_by_the_accounts_tokens(other_mock):
     assert stranger.get(LIST, params=params).status_code == 200
     mock.clock.advance(10)
     assert two.get(LIST, params=params).status_code == 200
-    mock.mock.reset(provider="launchdarkly", tenant="another-account")
 
 
 @pytest.mark.xfail(

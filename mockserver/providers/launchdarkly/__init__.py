@@ -101,7 +101,8 @@ def guarded(handler: Handler) -> Handler:
         except MockError as err:
             err.headers = {**headers, **err.headers}
             raise
-        return reply[0], reply[1], headers
+        extra = dict(reply[2]) if len(reply) == 3 else {}
+        return reply[0], reply[1], {**headers, **extra}
 
     return run
 

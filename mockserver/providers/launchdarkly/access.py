@@ -96,7 +96,7 @@ def require_project(ctx: Ctx, project: str) -> None:
         raise Forbidden(f"{FORBIDDEN} The token has no access to project {project!r}.")
 
 
-def hidden(ctx: Ctx, deployment: Record | None, did: str) -> Record:
+def visible(ctx: Ctx, deployment: Record | None, did: str) -> Record:
     """The deployment if this token may see it; else 404, as if it did not exist."""
     if deployment is None or not sees(ctx, deployment["_projectKey"]):
         raise NotFound(f"Invalid resource identifier: no deployment {did}", kind="deployment")

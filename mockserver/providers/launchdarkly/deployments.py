@@ -189,7 +189,7 @@ def get_deployments(ctx: Ctx) -> Out:
 # -- one deployment --------------------------------------------------------------------------
 def _deployment(ctx: Ctx) -> Record:
     did = ctx.path["deploymentID"]
-    return access.hidden(ctx, ctx.data.find(KIND, did), did)
+    return access.visible(ctx, ctx.data.find(KIND, did), did)
 
 
 def get_deployment(ctx: Ctx) -> Out:
