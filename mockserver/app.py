@@ -335,11 +335,18 @@ class ProviderApp:
         query = scope.get("query_string", b"").decode("latin-1")
         op = None
         fault = None
+        early: dict[str, str] = {}
         try:
             op, path_params = self.spec.match(ctx.method, route_path or "/")
             ctx.operation_id = op.operation_id
             if op.secured:
                 self.provider.authenticate(ctx)
+            if self.provider.before is not None:
+                ctx.path = dict(path_params)
+                self._enter_tenant(ctx)
+                with self.mock.store.locked(self.provider.name, ctx.tenant) as store:
+                    ctx.store = store
+                    early = dict(self.provider.before(ctx))
             if isinstance(raw, MockError):
                 raise raw
             body, present = parse_body(raw)
@@ -352,8 +359,8 @@ class ProviderApp:
                 headers.get("content-type"),
             )
             ctx.body = body
-            ctx.tenant = self.provider.tenant(ctx)
-            ctx.clock = self.mock.clock_for(ctx.tenant)
+            if self.provider.before is None:
+                self._enter_tenant(ctx)
             handler = self.provider.handlers.get(op.operation_id)
             if handler is None:
                 raise Unimplemented(f"{op.operation_id} is not implemented by this mock")
@@ -407,7 +414,13 @@ class ProviderApp:
             request_id=ctx.request_id,
             body=ctx.body,
         )
+        if early:
+            headers_out = {**early, **headers_out}
         return status, out, headers_out, fault
+
+    def _enter_tenant(self, ctx: Ctx) -> None:
+        ctx.tenant = self.provider.tenant(ctx)
+        ctx.clock = self.mock.clock_for(ctx.tenant)
 
     def _fault_error(self, fault: Rule, ctx: Ctx) -> MockError:
         headers: dict[str, str] = {}

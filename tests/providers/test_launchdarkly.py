@@ -584,14 +584,32 @@ def test_route_limit_is_shared_by_the_accounts_tokens(other_mock):
     assert two.get(LIST, params=params).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs a core hook run before request validation "
-    "(Provider.before); see the launchdarkly report",
-)
 def test_requests_rejected_by_validation_count_and_carry_headers(other_mock):
     mock = other_mock(token_rate_limit=1)
     api = mock.client("launchdarkly")
     invalid = api.get(LIST)  # 400: projectKey and environmentKey missing
     assert invalid.headers.get("X-Ratelimit-Auth-Token-Remaining") == "0"
     assert api.get(LIST, params={"projectKey": "p", "environmentKey": "e"}).status_code == 429
+
+
+def test_token_roles_through_the_fixture_and_the_admin_api(mockserver):
+    reader = ld.token_for(mockserver.tenant, "reader")
+    mockserver.admin("launchdarkly", "set_token", token=reader, role="reader")
+    as_reader = mockserver.client("launchdarkly", headers={"Authorization": reader})
+    event = {
+        "projectKey": "p",
+        "environmentKey": "e",
+        "applicationKey": "app",
+        "version": "1",
+        "eventType": "started",
+    }
+    assert (
+        as_reader.post("/api/v2/engineering-insights/deployment-events", json=event).status_code
+        == 403
+    )
+    admin = mockserver.client("launchdarkly", auth=False)
+    url = "http://deploymock/__admin/providers/launchdarkly/revoke_token"
+    assert admin.post(url, json={"tenant": mockserver.tenant, "token": reader}).status_code == 200
+    assert as_reader.get(LIST, params={"projectKey": "p", "environmentKey": "e"}).status_code == 401
+    foreign = admin.post(url, json={"tenant": mockserver.tenant, "token": "t@elsewhere"})
+    assert foreign.status_code == 400 and "elsewhere" in foreign.json()["error"]

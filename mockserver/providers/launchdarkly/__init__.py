@@ -85,24 +85,21 @@ def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
     return body
 
 
-def guarded(handler: Handler) -> Handler:
-    """Token table and rate limits around a handler (under the tenant lock).
+def before(ctx: Ctx) -> dict[str, str]:
+    """Every authenticated request, before validation: revoked tokens out, rate limits counted.
 
-    Requests rejected before the handler (no token, no beta header, request validation) are
-    not counted and carry no rate-limit headers: that needs a provider hook in the core.
+    The headers returned go on every answer, errors from validation or the handler included.
     """
+    access.admit_token(ctx)
+    return ratelimit.check(ctx, access.token_of(ctx))
+
+
+def guarded(handler: Handler) -> Handler:
+    """The token's role and projects checked before the handler (under the tenant lock)."""
 
     def run(ctx: Ctx) -> Reply:
-        access.admit_token(ctx)
-        headers = ratelimit.check(ctx, access.token_of(ctx))
-        try:
-            access.admit(ctx)
-            reply = handler(ctx)
-        except MockError as err:
-            err.headers = {**headers, **err.headers}
-            raise
-        extra = dict(reply[2]) if len(reply) == 3 else {}
-        return reply[0], reply[1], {**headers, **extra}
+        access.admit(ctx)
+        return handler(ctx)
 
     return run
 
@@ -114,6 +111,8 @@ PROVIDER = Provider(
     authenticate=access.authenticate,
     render_error=render_error,
     client_headers=client_headers,
+    before=before,
+    admin=access.ADMIN,
     options={"require_beta_header": True, "token_rate_limit": None, "route_rate_limit": None},
     handlers={
         op: guarded(fn)

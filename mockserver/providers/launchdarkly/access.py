@@ -13,9 +13,9 @@ test's reset forgets them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mockserver.providers.base import Ctx, Forbidden, NotFound, Unauthorized
 from mockserver.store import Record, TenantStore
@@ -112,22 +112,51 @@ def put_token(store: TenantStore, token: str, grant: Record) -> Record:
     return store.put(TOKEN, token, {**DEFAULT_GRANT, **(store.find(TOKEN, token) or {}), **grant})
 
 
-def set_token(
-    mock: Mock, token: str, *, role: str = "writer", projects: Iterable[str] | None = None
-) -> None:
-    """Give `token` a role and, optionally, the only projects it may use."""
+def grant(role: str = "writer", projects: Iterable[str] | None = None) -> Record:
     if role not in ROLES:
         raise ValueError(f"role must be one of {sorted(ROLES)}")
-    grant = {
+    return {
         "role": role,
         "projects": None if projects is None else sorted(projects),
         "revoked": False,
     }
+
+
+def set_token(
+    mock: Mock, token: str, *, role: str = "writer", projects: Iterable[str] | None = None
+) -> None:
+    """Give `token` a role and, optionally, the only projects it may use."""
     with _store(mock, token) as store:
-        put_token(store, token, grant)
+        put_token(store, token, grant(role, projects))
 
 
 def revoke_token(mock: Mock, token: str) -> None:
     """From now on `token` is unknown: 401."""
     with _store(mock, token) as store:
         put_token(store, token, {"revoked": True})
+
+
+def _own_token(store: TenantStore, args: dict[str, Any]) -> str:
+    token = str(args["token"])
+    if account_of(token) != store.tenant:
+        raise ValueError(
+            f"token {token!r} belongs to account {account_of(token)!r}, not {store.tenant!r}"
+        )
+    return token
+
+
+def _admin_set(store: TenantStore, args: dict[str, Any]) -> Record:
+    role_and_projects = grant(args.get("role", "writer"), args.get("projects"))
+    return put_token(store, _own_token(store, args), role_and_projects)
+
+
+def _admin_revoke(store: TenantStore, args: dict[str, Any]) -> Record:
+    return put_token(store, _own_token(store, args), {"revoked": True})
+
+
+# POST /__admin/providers/launchdarkly/set_token {"tenant": account, "token", "role", "projects"}
+# POST /__admin/providers/launchdarkly/revoke_token {"tenant": account, "token"}
+ADMIN: dict[str, Callable[[TenantStore, dict[str, Any]], Any]] = {
+    "set_token": _admin_set,
+    "revoke_token": _admin_revoke,
+}

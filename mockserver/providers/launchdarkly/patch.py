@@ -17,11 +17,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jsonpatch
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from mockserver.providers.base import Invalid
-from mockserver.spec import Spec
+from mockserver.spec import Schema, Spec
 
 READ_ONLY = frozenset(
     {"id", "applicationKey", "environmentKey", "startedAt", "pullRequests", "flagReferences"}
@@ -40,7 +39,7 @@ FAILURES = (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException)
 
 
 @functools.cache
-def schema() -> tuple[Draft202012Validator, frozenset[str]]:
+def schema() -> tuple[Schema, frozenset[str]]:
     """The DeploymentRep validator and its declared members, from the spec."""
     where = ["components", "schemas", "DeploymentRep"]
     spec = Spec("launchdarkly.yaml")

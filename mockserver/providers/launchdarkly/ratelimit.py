@@ -24,7 +24,7 @@ MESSAGE = "You've exceeded the API rate limit. Try again later."
 
 
 class RateLimited(MockError):
-    status = 429
+    http_status = 429
 
 
 @dataclass(frozen=True)
