@@ -107,7 +107,7 @@ def test_heatclient_config_deployment_partial_updates(heat, mockserver):
         heat.software_configs.delete(config.id)
     heat.software_deployments.delete(dep.id)
     heat.software_configs.delete(config.id)
-    assert mockserver.state(PROVIDER) == {"software_config": {}, "software_deployment": {}}
+    assert not any(mockserver.state(PROVIDER).values())  # nothing left
 
 
 def test_heatclient_errors(heat):
@@ -182,7 +182,7 @@ def test_openstacksdk_discovers_the_prefix_and_updates(conn, mockserver):
 
     conn.orchestration.delete_software_deployment(dep)
     conn.orchestration.delete_software_config(config)
-    assert mockserver.state(PROVIDER) == {"software_config": {}, "software_deployment": {}}
+    assert not any(mockserver.state(PROVIDER).values())  # nothing left
 
 
 def test_openstacksdk_errors(conn):
