@@ -140,17 +140,18 @@ async def setup(port: int) -> str:
     return f"{did}|{configs[0]}|{configs[1]}"
 
 
-async def load(port: int, seconds: float, connections: int, target: str) -> tuple[int, list[float]]:
+def patch_and_get(target: str) -> tuple[list[bytes], bytes]:
+    """The two PATCHes (switching configuration back and forth) and the GET of the workload."""
     did, first, second = target.split("|")
+    path = f"/sap_ai_core/v2/lm/deployments/{did}"
     patches = [
-        request(
-            "PATCH",
-            f"/sap_ai_core/v2/lm/deployments/{did}",
-            json.dumps({"configurationId": c}).encode(),
-        )
-        for c in (first, second)
+        request("PATCH", path, json.dumps({"configurationId": c}).encode()) for c in (first, second)
     ]
-    get = request("GET", f"/sap_ai_core/v2/lm/deployments/{did}")
+    return patches, request("GET", path)
+
+
+async def load(port: int, seconds: float, connections: int, target: str) -> tuple[int, list[float]]:
+    patches, get = patch_and_get(target)
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 

@@ -10,6 +10,11 @@ GET    /__admin/outcomes   ?provider=&tenant=
 POST   /__admin/outcomes   {"provider", "tenant", "outcome", "id"?}
 GET    /__admin/errors                                         mock-side errors so far
 POST   /__admin/providers/{provider}/{action}  {"tenant", ...} a provider's own setting
+GET    /__admin/faults                                         fault rules and their counters
+POST   /__admin/faults     {"kind", "provider"?, "operationId"?, "tenant"?, "status"?, ...}
+DELETE /__admin/faults     ?id=&provider=&tenant=
+GET    /__admin/options/{provider}                             a provider's effective options
+PATCH  /__admin/options/{provider}  merge patch (RFC 7386)     change them while serving
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mockserver.clock import iso
+from mockserver.faults import Rule
 
 if TYPE_CHECKING:
     from mockserver.app import Mock
@@ -105,6 +111,7 @@ def admin_app(mock: Mock) -> Starlette:
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
                 raise AdminError(400, "advance must be a number of seconds >= 0")
             (mock.clock_for(tenant) if tenant else mock.clock).advance(float(seconds))
+        mock.save_clocks()
         return clock_view(tenant)
 
     async def requests(request: Request) -> Any:
@@ -143,6 +150,8 @@ def admin_app(mock: Mock) -> Starlette:
         if outcome not in allowed:
             raise AdminError(400, f"outcome must be one of {sorted(allowed)}")
         mock.outcomes.push(name, tenant, outcome, resource=_str_or_none(body, "id") or "*")
+        with mock.store.locked(name, tenant):
+            mock.commit(name, tenant)
         return {"queued": mock.outcomes.pending(name, tenant)}
 
     async def provider_action(request: Request) -> Any:
@@ -161,6 +170,31 @@ def admin_app(mock: Mock) -> Starlette:
         except (ValueError, TypeError) as err:
             raise AdminError(400, str(err)) from err
         return {"result": result}
+
+    async def faults(request: Request) -> Any:
+        if request.method == "GET":
+            return {"faults": [r.as_dict() for r in mock.faults.rules]}
+        if request.method == "DELETE":
+            q = request.query_params
+            return {
+                "removed": mock.faults.remove(
+                    id=q.get("id"), provider=provider_arg(q.get("provider")), tenant=q.get("tenant")
+                )
+            }
+        body = await _json(request)
+        provider_arg(_str_or_none(body, "provider"))
+        try:
+            rule = mock.add_fault(Rule.from_dict(body))
+        except ValueError as err:
+            raise AdminError(400, str(err)) from err
+        return rule.as_dict()
+
+    async def options(request: Request) -> Any:
+        name = provider_arg(request.path_params["provider"])
+        assert name is not None
+        if request.method == "GET":
+            return dict(mock.options_of(name))
+        return mock.patch_options(name, await _json(request))
 
     async def errors(request: Request) -> Any:
         return {
@@ -195,6 +229,8 @@ def admin_app(mock: Mock) -> Starlette:
             Route("/state", endpoint(state), methods=["GET"]),
             Route("/outcomes", endpoint(outcomes), methods=["GET", "POST"]),
             Route("/errors", endpoint(errors), methods=["GET"]),
+            Route("/faults", endpoint(faults), methods=["GET", "POST", "DELETE"]),
+            Route("/options/{provider}", endpoint(options), methods=["GET", "PATCH"]),
             Route("/providers/{provider}/{action}", endpoint(provider_action), methods=["POST"]),
         ]
     )

@@ -1,41 +1,36 @@
-"""The ASGI app: providers discovered, mounted, and driven by their specs.
+"""The ASGI app: providers discovered, checked against their specs, and mounted.
 
 `create_app()` is the one place that knows which providers exist (it finds every module in
-`mockserver.providers` that exposes `PROVIDER`). Each provider is served by a `ProviderApp` that
-routes by the provider's spec, authenticates, validates the request against the spec, finds the
-tenant, runs the handler under that tenant's lock, renders errors in the vendor's format,
-optionally validates the response, and journals the exchange.
+`mockserver.providers` that exposes `PROVIDER`), refuses to start when a handler table and its
+spec disagree, and mounts each provider's `ProviderApp` (`mockserver.dispatch`) under
+`/<provider>`, the admin API under `/__admin`. The state they share is a `Mock`
+(`mockserver.mock`).
 """
 
 from __future__ import annotations
 
 import importlib
-import itertools
-import json
 import pkgutil
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mockserver import providers as providers_pkg
-from mockserver.clock import TenantClock, VirtualClock
-from mockserver.errors import ConfigError, Invalid, MockError, PayloadTooLarge, Unimplemented
+from mockserver.clock import VirtualClock
+from mockserver.dispatch import ProviderApp
+from mockserver.errors import ConfigError
 from mockserver.journal import Journal
-from mockserver.providers.base import Ctx, Provider
+from mockserver.mock import DEFAULT_MAX_BODY, Mock, ServerError, merge_patch
+from mockserver.persist import SqliteState
+from mockserver.providers.base import Provider
 from mockserver.spec import Spec
-from mockserver.statemachine import Outcomes
 from mockserver.store import Store
-
-DEFAULT_MAX_BODY = 1024 * 1024
 
 
 def discover() -> dict[str, Provider]:
@@ -68,260 +63,16 @@ def check_provider(provider: Provider, spec: Spec) -> None:
         raise ConfigError(f"provider {provider.name}: " + "; ".join(problems))
 
 
-@dataclass
-class ServerError:
-    """Something went wrong inside the mock; fixtures re-raise these at teardown."""
+class MockApp(Starlette):
+    """The app `create_app` returns. `/<provider>/...` goes straight to that provider's app.
 
-    provider: str
-    tenant: str
-    operation_id: str
-    message: str
-    exception: BaseException | None = None
-
-
-@dataclass
-class Mock:
-    """The objects behind the app, shared by the HTTP admin API and the pytest fixtures."""
-
-    providers: dict[str, Provider]
-    specs: dict[str, Spec]
-    store: Store
-    clock: VirtualClock
-    outcomes: Outcomes = field(default_factory=Outcomes)
-    journal: Journal = field(default_factory=Journal)
-    delays: dict[str, dict[str, float]] = field(default_factory=dict)
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    validate_responses: bool = False
-    max_body: int = DEFAULT_MAX_BODY
-    errors: list[ServerError] = field(default_factory=list)
-    tenant_clocks: dict[str, TenantClock] = field(default_factory=dict)
-    requests_seen: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def clock_for(self, tenant: str) -> TenantClock:
-        """The clock a tenant's resources live by: the shared clock plus the tenant's offset."""
-        found = self.tenant_clocks.get(tenant)
-        if found is None:
-            with self._lock:
-                found = self.tenant_clocks.setdefault(tenant, TenantClock(self.clock))
-        return found
-
-    def reset(self, *, provider: str | None = None, tenant: str | None = None) -> int:
-        if provider is not None and provider not in self.providers:
-            raise KeyError(provider)
-        dropped = self.store.reset(provider, tenant)
-        self.outcomes.reset(provider, tenant)
-        self.journal.clear(provider=provider, tenant=tenant)
-        if provider is None:
-            with self._lock:
-                if tenant is None:
-                    self.tenant_clocks.clear()
-                else:
-                    self.tenant_clocks.pop(tenant, None)
-        return dropped
-
-    def admin(self, provider: str, action: str, tenant: str, args: dict[str, Any]) -> Any:
-        """Run one of a provider's admin actions on one tenant (see `Provider.admin`)."""
-        actions = self.providers[provider].admin
-        if action not in actions:
-            known = ", ".join(sorted(actions)) or "none"
-            raise KeyError(f"{provider} has no admin action {action!r} (it has: {known})")
-        with self.store.locked(provider, tenant) as store:
-            return actions[action](store, args)
-
-    def record_error(self, error: ServerError) -> None:
-        with self._lock:
-            self.errors.append(error)
-
-
-class RequestHeaders(dict[str, str]):
-    """Request headers by lowercase name (ASGI sends names lowercased); the first value wins."""
-
-    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
-        super().__init__()
-        for name, value in raw:
-            self.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and super().__contains__(name.lower())
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return super().get(name.lower(), default)
-
-
-class ProviderApp:
-    """One vendor's API, served from its spec by its handler table (plain ASGI, no framework)."""
-
-    def __init__(self, mock: Mock, provider: Provider) -> None:
-        self.mock = mock
-        self.provider = provider
-        self.spec = mock.specs[provider.name]
-        self.delays = {**provider.delays, **mock.delays.get(provider.name, {})}
-        self.options = {**provider.options, **mock.options.get(provider.name, {})}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        headers = RequestHeaders(scope["headers"])
-        try:
-            raw: bytes | MockError = await self._read(receive, headers)
-        except MockError as err:
-            raw = err
-        status, body, extra = self.handle(scope, headers, raw)
-        media = extra.pop("Content-Type", "application/json")
-        if body is None:
-            content = b""
-        elif media.endswith("json"):
-            content = json.dumps(body, separators=(",", ":")).encode()
-        else:
-            content = str(body).encode()
-        out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-        out.append((b"content-length", str(len(content)).encode()))
-        if body is not None:
-            out.append((b"content-type", media.encode("latin-1")))
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": content})
-
-    async def _read(self, receive: Receive, headers: RequestHeaders) -> bytes:
-        limit = self.mock.max_body
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
-    def _ctx(self, scope: Scope, headers: RequestHeaders) -> Ctx:
-        host = headers.get("host") or "localhost"
-        return Ctx(
-            provider=self.provider.name,
-            operation_id="",
-            method=scope["method"],
-            url=scope["path"],
-            base_url=f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}",
-            headers=headers,
-            request_id=f"{next(self.mock.requests_seen):032x}",
-            ids=self.mock.store.ids,
-            outcomes=self.mock.outcomes,
-            delays=self.delays,
-            options=self.options,
-        )
-
-    def handle(
-        self, scope: Scope, headers: RequestHeaders, raw: bytes | MockError
-    ) -> tuple[int, Any, dict[str, str]]:
-        ctx = self._ctx(scope, headers)
-        root = scope.get("root_path", "")
-        route_path = ctx.url[len(root) :] if root and ctx.url.startswith(root) else ctx.url
-        query = scope.get("query_string", b"").decode("latin-1")
-        op = None
-        try:
-            op, path_params = self.spec.match(ctx.method, route_path or "/")
-            ctx.operation_id = op.operation_id
-            if op.secured:
-                self.provider.authenticate(ctx)
-            if isinstance(raw, MockError):
-                raise raw
-            body, present = parse_body(raw)
-            ctx.path, ctx.query, ctx.header = op.validate_request(
-                path_params,
-                parse_qs(query, keep_blank_values=True) if query else {},
-                headers,
-                body,
-                present,
-                headers.get("content-type"),
-            )
-            ctx.body = body
-            ctx.tenant = self.provider.tenant(ctx)
-            ctx.clock = self.mock.clock_for(ctx.tenant)
-            handler = self.provider.handlers.get(op.operation_id)
-            if handler is None:
-                raise Unimplemented(f"{op.operation_id} is not implemented by this mock")
-            with self.mock.store.locked(self.provider.name, ctx.tenant) as store:
-                ctx.store = store
-                reply = handler(ctx)
-            status, out = reply[0], reply[1]
-            headers_out = dict(reply[2]) if len(reply) == 3 else {}
-        except MockError as err:
-            if err.status == 413 and op is not None and "413" not in op.responses:
-                err.status = 400  # the vendor documents no 413 here: its generic bad request
-            status, out, headers_out = self._error(err, ctx)
-            if isinstance(err, Unimplemented):
-                op = None  # declared unimplemented: no response shape to hold it to
-        except Exception as exc:  # a bug in the mock, never the client's fault
-            self.mock.record_error(
-                ServerError(self.provider.name, ctx.tenant, ctx.operation_id, repr(exc), exc)
-            )
-            status, out, headers_out = self._error(MockError(f"Internal mock error: {exc!r}"), ctx)
-            op = None  # already recorded; do not report its 500 again as a spec mismatch
-        if self.mock.validate_responses and op is not None:
-            problems = op.validate_response(status, out)
-            if problems:
-                message = (
-                    f"response {status} to {op.operation_id} does not match the spec: "
-                    + "; ".join(problems)
-                )
-                self.mock.record_error(
-                    ServerError(self.provider.name, ctx.tenant, op.operation_id, message)
-                )
-                status, out, headers_out = self._error(MockError(message), ctx)
-        self.mock.journal.record(
-            at=ctx.clock.now() if ctx.clock else self.mock.clock.now(),
-            provider=self.provider.name,
-            tenant=ctx.tenant,
-            operation_id=ctx.operation_id,
-            method=ctx.method,
-            path=ctx.url,
-            query=query,
-            status=status,
-            request_id=ctx.request_id,
-            body=ctx.body,
-        )
-        return status, out, headers_out
-
-    def _error(self, err: MockError, ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
-        return err.status, self.provider.render_error(err, ctx), dict(err.headers)
-
-
-def parse_body(raw: bytes) -> tuple[Any, bool]:
-    """The JSON body and whether there was one; `Invalid` for bytes that are not JSON."""
-    if not raw.strip():
-        return None, False
-    try:
-        return json.loads(raw), True
-    except UnicodeDecodeError as exc:
-        raise Invalid("Request body is not valid UTF-8", kind="body") from exc
-    except (ValueError, RecursionError) as exc:
-        raise Invalid(f"Request body is not valid JSON: {exc}", kind="body") from exc
-
-
-class Dispatch:
-    """Front door: `/<provider>/...` goes straight to that provider's app; the rest to Starlette.
-
-    Starlette's router and its Request/Response objects cost more than the mock's own work, so
-    provider traffic skips them; the admin API, the index and lifespan stay with Starlette.
+    Starlette's router, middleware and Request/Response objects cost more than the mock's own
+    work, so provider traffic skips them; the admin API, the index and lifespan stay with
+    Starlette. A provider served at the root gets every path the admin API does not claim.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, providers: dict[str, ProviderApp], root: ProviderApp | None
-    ) -> None:
-        self.app = app
-        self.providers = providers
-        self.root = root
+    providers: dict[str, ProviderApp]
+    root: ProviderApp | None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -332,10 +83,10 @@ class Dispatch:
                 prefix = scope.get("root_path", "") + "/" + name
                 await target({**scope, "root_path": prefix}, receive, send)
                 return
-            if self.root is not None and not path.startswith("/__admin") and path != "/":
+            if self.root is not None and not path.startswith("/__admin"):
                 await self.root(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -349,13 +100,15 @@ def create_app(
     validate_responses: bool = False,
     journal_size: int = 10_000,
     max_body: int = DEFAULT_MAX_BODY,
+    state: str | Path | None = None,
 ) -> Starlette:
     """Build the mock.
 
     Every provider is mounted under `/<name>`; `root=NAME` also serves that provider at `/`
     (for clients that cannot use a path prefix). The admin API is at `/__admin`.
     `delays` overrides transition delays per provider, e.g. `{"sap_ai_core": {"start": 0}}`;
-    the key `"*"` applies to every provider.
+    the key `"*"` applies to every provider. `state` names a SQLite file that keeps the store
+    across restarts (see `mockserver.persist`).
     """
     from mockserver.admin import admin_app
 
@@ -384,11 +137,11 @@ def create_app(
         options={n: dict((options or {}).get(n, {})) for n in chosen},
         validate_responses=validate_responses,
         max_body=max_body,
+        persist=SqliteState(state) if state is not None else None,
     )
+    mock.load()
     apps = {n: ProviderApp(mock, p) for n, p in chosen.items()}
     routes: list[BaseRoute] = [Mount("/__admin", app=admin_app(mock))]
-    if root is not None:
-        routes.append(Mount("", app=apps[root]))  # `/` itself, which Dispatch leaves to routing
 
     async def index(request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")
@@ -410,8 +163,9 @@ def create_app(
 
     if root is None:
         routes.insert(0, Route("/", index, methods=["GET"]))
-    front = Middleware(Dispatch, providers=apps, root=apps[root] if root else None)
-    app = Starlette(routes=routes, middleware=[front], exception_handlers={404: not_found})
+    app = MockApp(routes=routes, exception_handlers={404: not_found})
+    app.providers = apps
+    app.root = apps[root] if root else None
     app.state.mock = mock
     return app
 
@@ -423,4 +177,13 @@ def mock_of(app: Any) -> Mock:
     return mock
 
 
-__all__ = ["Mock", "ProviderApp", "check_provider", "create_app", "discover", "mock_of"]
+__all__ = [
+    "Mock",
+    "ProviderApp",
+    "ServerError",
+    "check_provider",
+    "create_app",
+    "discover",
+    "merge_patch",
+    "mock_of",
+]

@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--seed", type=int, default=None, help="seed ids for reproducible runs")
     serve.add_argument("--journal-size", type=int, default=10_000)
+    serve.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep state in this SQLite file across restarts (default: memory)",
+    )
     serve.add_argument("--log-level", default="info")
     return parser
 
@@ -81,6 +86,7 @@ def serve(args: argparse.Namespace) -> int:
             delays=delays,
             validate_responses=args.validate_responses,
             journal_size=args.journal_size,
+            state=args.state,
         )
     except ConfigError as err:
         print(f"deploymock: {err}", file=sys.stderr)

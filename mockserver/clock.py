@@ -62,6 +62,14 @@ class VirtualClock:
                 self._frozen_at = time.time() + self._offset
             return self._frozen_at
 
+    def state(self) -> dict[str, float | None]:
+        return {"offset": self._offset, "frozen_at": self._frozen_at}
+
+    def restore(self, state: dict[str, float | None]) -> None:
+        with self._lock:
+            self._offset = float(state.get("offset") or 0.0)
+            self._frozen_at = state.get("frozen_at")
+
     def unfreeze(self) -> float:
         with self._lock:
             if self._frozen_at is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from referencing.jsonschema import DRAFT202012
 from mockserver.errors import ConfigError, Invalid, MethodNotAllowed, NotFound
 from mockserver.fastcheck import Check, compile_check
 
+MAX_PROBLEMS = 20  # per value: a 200 000-item array gets 20 reasons, not 200 000
+MAX_EXPLAINED = 1000  # a larger invalid container is refused without a per-item explanation
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _FORMATS = FormatChecker()
 
@@ -92,9 +95,20 @@ class Schema:
 
     def problems(self, value: Any, where: str) -> list[dict[str, Any]]:
         """Every problem with `value`, each with the field it is in; empty when valid."""
-        if self.fast is not None and self.fast(value):
-            return []
-        return [_error_text(e, where) for e in self.validator.iter_errors(value)]
+        if self.fast is not None:
+            if self.fast(value):
+                return []
+            if isinstance(value, list | dict) and len(value) > MAX_EXPLAINED:
+                # jsonschema explains `oneOf` by validating every branch in full: for a
+                # 200 000-item array that takes seconds, for an answer that is already known.
+                return [
+                    {"field": where, "message": f"does not match the schema ({len(value)} items)"}
+                ]
+        errors = list(itertools.islice(self.validator.iter_errors(value), MAX_PROBLEMS + 1))
+        found = [_error_text(e, where) for e in errors[:MAX_PROBLEMS]]
+        if len(errors) > MAX_PROBLEMS:
+            found.append({"field": where, "message": f"more problems (only {MAX_PROBLEMS} shown)"})
+        return found
 
 
 @dataclass
@@ -150,8 +164,10 @@ class Operation:
         media = (content_type or "application/json").split(";")[0].strip().lower()
         if media in self.body_types:
             return self.body_types[media]
-        if media.endswith("json") and "application/json" in self.body_types:
-            return self.body_types["application/json"]
+        # Any other JSON media type is read as JSON and held to a declared JSON schema.
+        declared = sorted(m for m in self.body_types if m.endswith("json"))
+        if media.endswith("json") and declared:
+            return self.body_types.get("application/json", self.body_types[declared[0]])
         return None
 
     def accepts(self, content_type: str | None) -> bool:

@@ -73,6 +73,17 @@ class Outcomes:
                 if provider in (None, p) and tenant in (None, t)
             ]
 
+    def of_tenant(self, provider: str, tenant: str) -> dict[str, list[str]]:
+        with self._lock:
+            return {
+                r: list(q) for (p, t, r), q in self._queued.items() if (p, t) == (provider, tenant)
+            }
+
+    def restore(self, provider: str, tenant: str, queued: dict[str, list[str]]) -> None:
+        with self._lock:
+            for resource, outcomes in queued.items():
+                self._queued[(provider, tenant, resource)] = deque(outcomes)
+
     def reset(self, provider: str | None = None, tenant: str | None = None) -> None:
         with self._lock:
             for key in [

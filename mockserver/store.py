@@ -111,5 +111,7 @@ class Store:
         for p, t in self.keys(provider, tenant):
             ts = self.tenant(p, t)
             with ts.lock:
-                out.setdefault(p, {})[t] = ts.dump()
+                records = ts.dump()
+            if any(records.values()):  # a tenant that was only looked at holds nothing
+                out.setdefault(p, {})[t] = records
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import uvicorn
 
 from mockserver.app import Mock, ServerError, mock_of
 from mockserver.clock import TenantClock
+from mockserver.faults import Rule
 from mockserver.journal import Entry
 from pytest_plugin.transport import ASGISyncTransport
 
@@ -88,6 +90,7 @@ class Mockserver:
         self._clients: list[httpx.Client] = []
         self._transport: ASGISyncTransport | None = None
         self._errors_seen = len(self.mock.errors)
+        self._saved_options: dict[str, dict[str, Any]] = {}
 
     def _name(self, provider: str | None) -> str:
         name = (
@@ -165,6 +168,21 @@ class Mockserver:
         `admin("ibm_wml", "set_role", user="IBMid-1", role="viewer")`."""
         return self.mock.admin(self._name(provider), action, tenant or self.tenant, args)
 
+    def fault(self, provider: str | None = None, **rule: Any) -> Rule:
+        """Make the mock fail for this test's tenant, e.g. `fault("sap_ai_core", kind="error",
+        status=412, operation_id="deployment.modify", times=2)`; see `mockserver.faults`.
+        The rule is gone when the test ends."""
+        rule.setdefault("tenant", self.tenant)
+        return self.mock.add_fault(Rule.from_dict({"provider": self._name(provider), **rule}))
+
+    def set_options(self, provider: str | None = None, **patch: Any) -> dict[str, Any]:
+        """Change a provider's options for this test (merge patch; None removes a key), e.g.
+        `set_options("openstack_heat", tokens={"my-token": mockserver.tenant})`. Options are
+        app-wide, so they are put back as they were when the test ends."""
+        name = self._name(provider)
+        self._saved_options.setdefault(name, copy.deepcopy(self.mock.options.get(name, {})))
+        return self.mock.patch_options(name, patch)
+
     def requests(
         self, provider: str | None = None, *, operation_id: str | None = None
     ) -> list[Entry]:
@@ -188,6 +206,8 @@ class Mockserver:
         return self.mock.errors[self._errors_seen :]
 
     def close(self) -> None:
+        for name, saved in self._saved_options.items():
+            self.mock.options[name] = saved
         for client in self._clients:
             client.close()
         if self._transport is not None:

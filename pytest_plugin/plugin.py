@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
     from pytest_plugin.handle import LiveServer, Mockserver, MockserverConfig
 
-MARKER = "mockserver(provider=None, tenant=None): configure the `mockserver` fixture for a test"
+MARKER = (
+    "mockserver(provider=None, tenant=None, faults=()): configure the `mockserver` fixture: "
+    "default provider, a fixed tenant, fault rules (dicts, as `mockserver.fault()` takes)"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -119,6 +122,8 @@ def mockserver(request: pytest.FixtureRequest, mockserver_app: Starlette) -> Ite
         provider=kwargs.get("provider"),
         live=live,
     )
+    for rule in kwargs.get("faults", ()):
+        handle.fault(**rule)
     yield handle
     errors = handle.new_errors()
     handle.close()

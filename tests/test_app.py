@@ -280,3 +280,39 @@ def test_provider_admin_actions_over_http(http: httpx.Client) -> None:
     missing = http.post("/__admin/providers/ibm_wml/nope", json={"tenant": space})
     assert missing.status_code == 404 and "set_role" in missing.json()["error"]
     assert http.post("/__admin/providers/nope/x", json={"tenant": space}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("target", "patch", "result"),
+    [  # examples from RFC 7386, appendix A
+        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+        ({"a": "b"}, {"a": None}, {}),
+        ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+        ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+        (["a", "b"], {"a": "c"}, {"a": "c"}),
+        ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
+        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+    ],
+)
+def test_merge_patch_follows_rfc_7386(target: Any, patch: Any, result: Any) -> None:
+    from mockserver.app import merge_patch
+
+    assert merge_patch(target, patch) == result
+
+
+def test_patched_options_keep_nested_defaults_and_persist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    sap = discover()["sap_ai_core"]
+    with_defaults = dataclasses.replace(sap, options={"limits": {"rate": 10, "window": 10}})
+    monkeypatch.setattr("mockserver.app.discover", lambda: {"sap_ai_core": with_defaults})
+    app = create_app(state=tmp_path / "s.db")
+    mock = mock_of(app)
+    assert mock.patch_options("sap_ai_core", {"limits": {"rate": 2}})["limits"] == {
+        "rate": 2,
+        "window": 10,
+    }
+    assert mock.providers["sap_ai_core"].options["limits"]["rate"] == 10  # defaults untouched
+    again = mock_of(create_app(state=tmp_path / "s.db"))
+    assert again.options_of("sap_ai_core")["limits"] == {"rate": 2, "window": 10}

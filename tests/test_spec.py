@@ -100,3 +100,11 @@ def test_response_validation_names_the_problem(sap: Spec) -> None:
     error = {"error": {"code": "x", "message": "y", "requestId": "r", "target": "/t"}}
     assert op.validate_response(412, error) == []
     assert op.validate_response(412, {"message": "y"}) != []
+
+
+def test_an_undeclared_json_media_type_is_still_validated(sap: Spec) -> None:
+    op = sap.operations["deployment.batch_modify"]  # declares only application/merge-patch+json
+    with pytest.raises(Invalid):
+        op.validate_request(
+            {}, {}, {"AI-Resource-Group": "rg"}, "not an object", True, "application/json"
+        )

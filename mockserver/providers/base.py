@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -111,6 +112,16 @@ class Provider:
     outcomes: frozenset[str] = frozenset()  # what tests may queue with Outcomes
     options: Mapping[str, Any] = field(default_factory=dict)
     admin: Mapping[str, AdminAction] = field(default_factory=dict)
+    # Runs for every routed request right after authentication and before the request is
+    # validated, under the tenant's lock, for vendors that count or refuse requests before
+    # looking at them (rate limits, revoked tokens). Its provider's `tenant` must then work from
+    # the credentials and path alone. The headers it returns go on every answer to the request
+    # (an error's own headers win); a MockError it raises is the answer.
+    before: Callable[[Ctx], Mapping[str, str]] | None = None
+    # Headers a 429 carries (retry after seconds, now): the vendor's rate-limit headers.
+    rate_limit_headers: Callable[[float, float], dict[str, str]] = field(
+        default=lambda retry_after, now: {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    )
     description: str = ""
     # Hints for the contract runner (keys in `mockserver/contract/hints.py`): what its spec
     # cannot say, e.g. which states forbid which update. Optional; the runner derives the rest.
