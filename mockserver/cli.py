@@ -1,4 +1,4 @@
-"""`deploymock` command line: `serve` a mock process."""
+"""`deploymock` command line: `serve` a mock process, or check a server's `contract`."""
 
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep state in this SQLite file across restarts (default: memory)",
     )
     serve.add_argument("--log-level", default="info")
+    from mockserver.contract.command import add_parser as add_contract
+
+    add_contract(sub)
     return parser
 
 
@@ -118,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "contract":
+        from mockserver.contract.command import run
+
+        return run(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

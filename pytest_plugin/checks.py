@@ -6,7 +6,8 @@ not pay for Schemathesis). They act only on a contract run's schema, whose app c
 (`mockserver.contract.context.RunContext`); on any other schema they pass at once.
 
 1. `update_visible`: an accepted PUT/PATCH shows on the next read, exactly as asked (merge
-   semantics for an object body, RFC 6902 for a JSON Patch); with hints, an asynchronous one
+   semantics for an object body, non-empty values only; RFC 6902 for a JSON Patch, whose
+   paths may address a read's top level or one envelope down); with hints, an asynchronous one
    shows a transitional state first and, once settled, a final state that keeps the change.
 2. `rejected_update_unchanged`: a 4xx to a change leaves the resource byte-equal.
 3. `vendor_error_format`: every 4xx/5xx body validates against the error schema the spec
@@ -82,10 +83,7 @@ def vendor_error_format(ctx: Any, response: Any, case: Any) -> bool | None:
     run = run_of(case)
     if run is None or response.status_code < 400 or _blocked(response) or case.method == "HEAD":
         return None
-    op = run.operation(case)
-    schemas = (
-        run.profile.error_schemas_for(op, response.status_code) if op else run.profile.error_schemas
-    )
+    schemas = run.profile.error_schemas_for(run.operation(case), response.status_code)
     if not schemas:
         return None
     run.applied["vendor_error_format"] += 1
@@ -214,7 +212,8 @@ def forbidden_state_update(ctx: Any, response: Any, case: Any) -> bool | None:
             )
         if status == rule.status and state not in rule.states:
             raise AssertionError(
-                f"{_where(case, response)} in state {state}, which allows it: {_show_body(response)}"
+                f"{_where(case, response)} in state {state}, which allows it: "
+                f"{_show_body(response)}"
             )
     return None
 
@@ -231,13 +230,19 @@ def expected_changes(
     if isinstance(body, list) and all(isinstance(op, dict) and "op" in op for op in body):
         return _patched(run, reader, before, body)
     if isinstance(body, dict):
-        readable = run.profile.readable(reader)
-        return [((k,), v) for k, v in body.items() if k in readable and v is not None]
+        # Merge semantics, for the fields a read documents (top level or inside an envelope
+        # such as Heat's `software_deployment`). An empty value (null, "", 0, false, {}, [])
+        # is skipped: some vendors read it as "leave as is" (Heat) or "remove".
+        found = [(run.profile.locate(reader, k), v) for k, v in body.items() if v]
+        return [(where, v) for where, v in found if where is not None]
     return None
 
 
-def _patched(run: RunContext, reader: Operation, before: Any, ops: list[Any]) -> Any:
-    moved, touched = [], []
+def _patched(
+    run: RunContext, reader: Operation, before: Any, ops: list[Any]
+) -> list[tuple[Pointer, Any]] | None:
+    moved: list[dict[str, Any]] = []
+    touched: list[tuple[Pointer, bool]] = []
     for op in ops:
         new = dict(op)
         for key in ("path", "from"):
@@ -298,7 +303,9 @@ def update_visible(ctx: Any, response: Any, case: Any) -> bool | None:
     reader = run.profile.reader(op)
     changes = expected_changes(run, reader, before.doc, case.body) if reader else None
     if not _ok(after.response):
-        raise AssertionError(f"{_where(case, response)}, but the next read answered {_show(after.response)}")
+        raise AssertionError(
+            f"{_where(case, response)}, but the next read answered {_show(after.response)}"
+        )
     if changes is None:
         return None
     run.applied["update_visible"] += 1
@@ -347,6 +354,8 @@ def _probe_target(case: Any, response: Any, kind: str) -> tuple[RunContext, Oper
     if found is None or not found[1].template.endswith("}"):
         return None
     run, op = found
+    if kind in ("unknown_id", "tenant") and not run.profile.documents_404(op):
+        return None  # e.g. a lookup by a foreign id that answers an empty list
     return (run, op) if run.may_probe(kind, case) else None
 
 

@@ -10,6 +10,15 @@ Fixtures (all prefixed `mockserver`):
   not match the spec) fails the test.
 - `mockserver_live` (session): the same app on a real socket (one per xdist worker);
   `.url(provider)`. `mockserver_live_tls`: the same over https (self-signed, `.certfile`).
+- `mockserver_contract` (function): runs deploymock's contract suite (Schemathesis plus the
+  update-semantics checks) for a provider: `mockserver_contract("sap_ai_core").assert_ok()`.
+  In process against a fresh mock, or against `--mockserver-target URL` (env
+  `MOCKSERVER_TARGET`; `{provider}` in it is replaced), with `--mockserver-token` and
+  `--mockserver-tenant` (env `MOCKSERVER_TOKEN`, `MOCKSERVER_TENANT`).
+- `mockserver_schema` (function): the same suite's Schemathesis schema for the marker's
+  provider, for `schemathesis.pytest.from_fixture("mockserver_schema")`; every case's
+  `call_and_validate()` runs the update-semantics checks too, and what the test created is
+  deleted at teardown.
 
 Marker: `@pytest.mark.mockserver(provider="sap_ai_core", tenant="my-group")`.
 
@@ -28,7 +37,7 @@ import pytest
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from pytest_plugin.handle import LiveServer, Mockserver, MockserverConfig
+    from pytest_plugin.handle import ContractRunner, LiveServer, Mockserver, MockserverConfig
 
 MARKER = (
     "mockserver(provider=None, tenant=None, faults=()): configure the `mockserver` fixture: "
@@ -43,6 +52,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("MOCKSERVER_TARGET"),
         help="run contract tests against this URL instead of the in-process mock "
         "(env MOCKSERVER_TARGET)",
+    )
+    group.addoption(
+        "--mockserver-token",
+        default=os.environ.get("MOCKSERVER_TOKEN"),
+        help="credentials for --mockserver-target (env MOCKSERVER_TOKEN)",
+    )
+    group.addoption(
+        "--mockserver-tenant",
+        default=os.environ.get("MOCKSERVER_TENANT"),
+        help="the tenant to work in on --mockserver-target (env MOCKSERVER_TENANT)",
     )
 
 
@@ -130,3 +149,48 @@ def mockserver(request: pytest.FixtureRequest, mockserver_app: Starlette) -> Ite
     if errors:
         lines = "\n".join(f"- {e.provider} {e.operation_id}: {e.message}" for e in errors)
         pytest.fail(f"the mock failed on the server side during this test:\n{lines}", pytrace=False)
+
+
+@pytest.fixture
+def mockserver_contract(
+    request: pytest.FixtureRequest, mockserver_config: MockserverConfig
+) -> ContractRunner:
+    """Run deploymock's contract suite for a provider; returns a `ContractReport`:
+
+    def test_contract(mockserver_contract):
+        mockserver_contract("sap_ai_core", max_examples=50).assert_ok()
+    """
+    from pytest_plugin.handle import ContractRunner
+
+    opt = request.config.getoption
+    return ContractRunner(
+        mockserver_config,
+        target=opt("mockserver_target"),
+        token=opt("mockserver_token"),
+        tenant=opt("mockserver_tenant"),
+    )
+
+
+@pytest.fixture
+def mockserver_schema(
+    request: pytest.FixtureRequest, mockserver_contract: ContractRunner
+) -> Iterator[Any]:
+    """The contract suite's Schemathesis schema for the marker's provider:
+
+    schema = schemathesis.pytest.from_fixture("mockserver_schema")
+
+    @pytest.mark.mockserver(provider="ibm_wml")
+    @schema.parametrize()
+    def test_api(case):
+        case.call_and_validate()
+    """
+    marker = request.node.get_closest_marker("mockserver")
+    provider = marker.kwargs.get("provider") if marker else None
+    if not provider:
+        pytest.fail("mockserver_schema needs @pytest.mark.mockserver(provider=...)", pytrace=False)
+    session = mockserver_contract.session(provider)
+    yield session.schema
+    report = session.close()
+    if report.live and report.left:
+        left = ", ".join(c.where for c in report.left)
+        pytest.fail(f"the test left resources behind on the target: {left}", pytrace=False)

@@ -113,7 +113,7 @@ class Ledger:
         gate: Gate,
         *,
         headers: dict[str, str],
-        wait: Callable[[float], None],
+        wait: Callable[[float], object],
         attempts: int = 5,
     ) -> None:
         """Delete every open entry, newest first. `wait(seconds)` lets time pass between tries
@@ -151,7 +151,9 @@ class Ledger:
             entry.state = "deleted"
         else:
             entry.state = "left"
-            entry.note = f"DELETE answered {resp.status}: {resp.body[:200].decode(errors='replace')}"
+            entry.note = (
+                f"DELETE answered {resp.status}: {resp.body[:200].decode(errors='replace')}"
+            )
 
 
 def _gone(resp: Resp) -> bool:

@@ -35,9 +35,12 @@ class Target:
     tenant: str | None  # the run's tenant, pinned in every request
     other_tenant: str | None  # a tenant the run's resources must be invisible from
     live: bool
-    tick: Callable[[], None] | None = None  # in process: time passes before each call
-    advance: Callable[[float], None] | None = None  # in process: let time pass now
+    tick: Callable[[], object] | None = None  # in process: time passes before each call
+    advance: Callable[[float], object] | None = None  # in process: let time pass now
     any_token: bool = False  # the target accepts any well-formed token (the mock does)
+    # the credentials of another tenant, where the token names the tenant (in process)
+    credentials_for: Callable[[str], Mapping[str, str]] | None = None
+    mock_errors: Callable[[], list[str]] | None = None  # in process: errors inside the mock
     close: Callable[[], None] = lambda: None
 
 
@@ -124,7 +127,7 @@ class RunContext:
         return {
             f"{p.where}.{p.name}": tenant
             for p in self.profile.tenant
-            if p.where in ("header", "query")
+            if p.where in ("header", "query", "path")
         }
 
     # -- requests -----------------------------------------------------------------------------
@@ -144,15 +147,22 @@ class RunContext:
         pinned = {k.partition(".")[2]: v for k, v in self.pinned().items()}
         query = [(k, v) for k, v in _pairs(case.query) if k in names and k not in pinned]
         query += [(k, v) for k, v in self.pinned().items() if k.startswith("query.")]
-        query = [(k.removeprefix("query."), v) for k, v in query if k.removeprefix("query.") in names]
+        query = [
+            (k.removeprefix("query."), v) for k, v in query if k.removeprefix("query.") in names
+        ]
         headers = lower_headers(
             (k, str(v))
             for k, v in (case.headers or {}).items()
             if any(p.location == "header" and p.name.lower() == k.lower() for p in reader.params)
         )
         headers.update(lower_headers(self.target.credentials.items()))
-        headers.update(lower_headers(self.profile.tenant_headers(self.target.tenant or "").items()
-                                     if self.target.tenant else []))
+        headers.update(
+            lower_headers(
+                self.profile.tenant_headers(self.target.tenant or "").items()
+                if self.target.tenant
+                else []
+            )
+        )
         req = Req("GET", path, urlencode(query), headers)
         return Read(req, self.send(req))
 
@@ -197,21 +207,32 @@ class RunContext:
         """The same request made by the same caller in another tenant; None if it cannot be."""
         headers, query = dict(req.headers), dict(parse_qsl(req.query, keep_blank_values=True))
         body = req.json() if req.body else None
-        moved = False
+        path, moved = req.path, False
         for place in self.profile.tenant:
-            if place.where == "header" and place.name.lower() in headers:
-                headers[place.name.lower()] = tenant
-                moved = True
-            elif place.where == "query" and place.name in query:
-                query[place.name] = tenant
-                moved = True
-            elif place.where == "body" and isinstance(body, dict) and place.name in body:
-                body[place.name] = tenant
-                moved = True
+            name = place.name
+            if place.where == "header" and name.lower() in headers:
+                headers[name.lower()] = tenant
+            elif place.where == "query" and name in query:
+                query[name] = tenant
+            elif place.where == "body" and isinstance(body, dict) and name in body:
+                body[name] = tenant
+            elif place.where == "path" and (moved_path := self._moved(req, name, tenant)):
+                path = moved_path
+            elif place.where == "credentials" and self.target.credentials_for is not None:
+                headers.update(lower_headers(self.target.credentials_for(tenant).items()))
+            else:
+                continue
+            moved = True
         if not moved:
             return None
         raw = json.dumps(body).encode() if isinstance(body, dict) else req.body
-        return req.replace(headers=headers, query=urlencode(query), body=raw)
+        return req.replace(path=path, headers=headers, query=urlencode(query), body=raw)
+
+    def _moved(self, req: Req, name: str, tenant: str) -> str | None:
+        found = self.profile.match(req.method, req.path)
+        if found is None or name not in found[1]:
+            return None
+        return fill(found[0].template, {**found[1], name: tenant})
 
     def unknown_id(self, value: str) -> str:
         """An id shaped like `value` (same length and kinds of characters) that nobody has."""

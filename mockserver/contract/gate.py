@@ -172,7 +172,9 @@ class HttpForwarder:
         response = self.client.request(
             req.method, self.base_url + req.target, headers=headers, content=req.body or None
         )
-        return Resp(response.status_code, lower_headers(response.headers.multi_items()), response.content)
+        return Resp(
+            response.status_code, lower_headers(response.headers.multi_items()), response.content
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -266,6 +268,7 @@ class Gate:
         self.ledger = Ledger(profile)
         self.stats = GateStats()
         self.exhausted = False
+        self.closed = False  # the run is over (or interrupted): only the cleanup may send
         self.on_created: Callable[[str], None] | None = None
         self._lock = threading.RLock()
 
@@ -305,6 +308,8 @@ class Gate:
 
     # -- safety -------------------------------------------------------------------------------
     def _refusal(self, req: Req) -> str | None:
+        if self.closed:
+            return "the run is over"
         if self.budget is not None and self.used >= self.budget:
             self.exhausted = True
             return "request budget exhausted"

@@ -30,14 +30,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PLACES = ("header", "query", "body", "path")
+PLACES = ("header", "query", "body", "path", "credentials")
 
 
 @dataclass(frozen=True)
 class TenantPlace:
     """One place a request names its tenant in."""
 
-    where: str  # header | query | body | path (a container id in the path, never pinned)
+    where: str  # header | query | body | path | credentials (the token names the tenant)
     name: str
     alternatives: tuple[str, ...] = ()
 

@@ -125,7 +125,9 @@ class ContractReport:
                     if finding.check == stat.name and finding.operation == operation:
                         failure = ET.SubElement(case, "failure", message=finding.title)
                         failure.text = finding.render()
-        cleanup = ET.SubElement(suite, "testcase", classname=f"{self.provider}.cleanup", name="cleanup")
+        cleanup = ET.SubElement(
+            suite, "testcase", classname=f"{self.provider}.cleanup", name="cleanup"
+        )
         cases += 1
         if self.left:
             failure = ET.SubElement(cleanup, "failure", message=f"{len(self.left)} left behind")

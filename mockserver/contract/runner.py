@@ -13,7 +13,7 @@ import copy
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mockserver.contract.context import RunContext, Target
@@ -39,8 +39,10 @@ class ContractOptions:
     seed: int | None = 0
     mode: str = "all"  # positive | negative | all
     phases: tuple[str, ...] = PHASES
+    stateful_examples: int | None = None  # state machine runs; default: max_examples
     stateful_steps: int | None = None
     read_only: bool = False
+    operations: tuple[str, ...] = ()  # operationIds to test; empty: all of them
     max_requests: int | None = None
     rate_limit: str | None = None
     tick: float = 1.0  # in process: virtual seconds that pass before each call
@@ -48,6 +50,7 @@ class ContractOptions:
     no_shrink: bool = False
     exclude_checks: tuple[str, ...] = ()
     hints: Mapping[str, Any] | None = None
+    any_token: bool = False  # the server accepts any well-formed token (deploymock serve does)
     timeout: float = 30.0
     verify: bool | str = True
     progress: Callable[[str], None] | None = None
@@ -56,6 +59,7 @@ class ContractOptions:
 @dataclass
 class _Tally:
     report: ContractReport
+    base: str = ""  # a live run's URL, for the reproduction commands
     seen: set[tuple[str, str, str, str]] = field(default_factory=set)
 
     def scenario(self, label: str, recorder: Any) -> None:
@@ -77,22 +81,24 @@ class _Tally:
             return
         self.seen.add(key)
         reproduce = node.failure_info.code_sample.strip().replace("\n", " ")
+        if self.base:
+            reproduce = reproduce.replace("http://testserver", self.base)
         self.report.findings.append(
             Finding(node.name, operation, failure.title, failure.message, reproduce)
         )
 
 
 def provider_named(name: str, app: Any = None) -> Provider:
-    if app is not None:
-        from mockserver.app import mock_of
-
-        return mock_of(app).providers[name]
-    from mockserver.app import discover
+    """The provider whose contract a run checks: the package's own (the reference, whatever
+    the server under test does), else one that only `app` serves."""
+    from mockserver.app import discover, mock_of
 
     known = discover()
-    if name not in known:
-        raise KeyError(f"unknown provider {name!r}; known: {', '.join(known)}")
-    return known[name]
+    if name in known:
+        return known[name]
+    if app is not None and name in mock_of(app).providers:
+        return mock_of(app).providers[name]
+    raise KeyError(f"unknown provider {name!r}; known: {', '.join(known)}")
 
 
 def profile_for(provider: Provider, hints: Mapping[str, Any] | None = None) -> Profile:
@@ -111,22 +117,29 @@ def in_process(
     if app is None:
         app = create_app(providers=[name], clock=VirtualClock.fake())
     mock = mock_of(app)
-    tenant = tenant or f"contract-{uuid.uuid4().hex[:12]}"
+    tenant = tenant or profile.tenant_value(uuid.uuid4().hex)
     pinned = {p.name.lower() for p in profile.tenant if p.where == "header"}
-    headers = mock.providers[name].client_headers(tenant)
-    credentials = {k: v for k, v in headers.items() if k.lower() not in pinned}
+    provider = mock.providers[name]
+
+    def credentials_for(who: str) -> dict[str, str]:
+        headers = provider.client_headers(who)
+        return {k: v for k, v in headers.items() if k.lower() not in pinned}
+
     clock = mock.clock_for(tenant)
     forward = AsgiForwarder(app, prefix=f"/{name}")
+    seen = len(mock.errors)
     return Target(
         name="in process",
         forward=forward,
-        credentials=credentials,
+        credentials=credentials_for(tenant),
         tenant=tenant,
-        other_tenant=f"{tenant}-other",
+        other_tenant=profile.tenant_value(uuid.uuid4().hex),
         live=False,
         tick=(lambda: clock.advance(tick)) if tick > 0 else None,
         advance=clock.advance,
         any_token=True,
+        credentials_for=credentials_for,
+        mock_errors=lambda: [f"{e.operation_id}: {e.message}" for e in mock.errors[seen:]],
         close=forward.close,
     )
 
@@ -169,6 +182,8 @@ def build_schema(
     stateful: dict[str, Any] = {"enabled": "stateful" in options.phases and not options.read_only}
     if options.stateful_steps:
         stateful["max-steps"] = options.stateful_steps
+    if options.stateful_examples:
+        stateful["generation"] = {"max-examples": options.stateful_examples}
     config = SchemathesisConfig.from_dict(
         {
             "seed": options.seed if options.seed is not None else uuid.uuid4().int >> 64,
@@ -192,10 +207,12 @@ def build_schema(
             "checks": checks,
         }
     )
-    schema = schemathesis.openapi.from_dict(copy.deepcopy(profile.doc), config=config)
+    schema: Any = schemathesis.openapi.from_dict(copy.deepcopy(profile.doc), config=config)
     schema.app = app
     if options.read_only:
         schema = schema.include(method=["GET", "HEAD"])
+    if options.operations:
+        schema = schema.include(operation_id=list(options.operations))
 
     def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
         if response is not None and BLOCKED in {k.lower() for k in response.headers}:
@@ -207,79 +224,116 @@ def build_schema(
     return schema
 
 
-def run_contract(
-    provider: str,
-    *,
-    app: Any = None,
-    url: str | None = None,
-    token: str | None = None,
-    tenant: str | None = None,
-    other_tenant: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    options: ContractOptions | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ContractReport:
-    """Run the contract suite for `provider`: in process (default, or on `app`), or on `url`."""
-    options = options or ContractOptions()
-    profile = profile_for(provider_named(provider, app if url is None else None), options.hints)
-    if url is None:
-        target = in_process(profile, app=app, tenant=tenant, tick=options.tick)
-    else:
-        target = live(
-            profile,
-            url,
-            token=token,
-            tenant=tenant,
-            other_tenant=other_tenant,
-            headers=headers,
-            verify=options.verify,
-            timeout=options.timeout,
+class ContractSession:
+    """One contract run, set up: `.schema` is the Schemathesis schema whose every request goes
+    through the run's gate. `execute()` runs the whole suite; `close()` deletes what the run
+    created and returns the report. A pytest user may run the schema's cases themselves.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        app: Any = None,
+        url: str | None = None,
+        token: str | None = None,
+        tenant: str | None = None,
+        other_tenant: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        options: ContractOptions | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.options = options = options or ContractOptions()
+        self.sleep = sleep
+        self.say = options.progress or (lambda _line: None)
+        self.profile = profile_for(
+            provider_named(provider, app if url is None else None), options.hints
         )
-    try:
-        return _run(profile, target, options, sleep)
-    finally:
-        target.close()
+        if url is None:
+            self.target = in_process(self.profile, app=app, tenant=tenant, tick=options.tick)
+        else:
+            self.target = live(
+                self.profile,
+                url,
+                token=token,
+                tenant=tenant,
+                other_tenant=other_tenant,
+                headers=headers,
+                verify=options.verify,
+                timeout=options.timeout,
+            )
+        if options.any_token:
+            self.target = replace(self.target, any_token=True)
+        self.gate = Gate(
+            self.target.forward,
+            profile=self.profile,
+            safe=self.target.live,
+            read_only=options.read_only,
+            budget=options.max_requests,
+            rate=RateLimit(options.rate_limit, sleep=sleep) if options.rate_limit else None,
+            sleep=sleep,
+        )
+        self.gate.on_created = lambda label: self.say(f"  + created by {label}")
+        self.run = RunContext(
+            self.profile, self.gate, self.target, probes_per_operation=options.probes_per_operation
+        )
+        self.app = GateApp(self.gate, self.run)
+        self.report = ContractReport(self.profile.name, self.target.name, live=self.target.live)
+        self.schema = build_schema(self.profile, self.app, self.target, options, self.run.pinned())
+        self.started = time.monotonic()
+        self.closed = False
+
+    def execute(self) -> ContractReport:
+        """Run every phase and every check, then clean up."""
+        report, target = self.report, self.target
+        if target.live and target.tenant is None and self.profile.tenant:
+            report.notes.append("no --tenant: the tenant parameters are generated like any other")
+        if target.other_tenant is None:
+            report.notes.append("no other tenant given: tenant_isolation not checked")
+        self.say(f"deploymock contract {self.profile.name} on {target.name}")
+        try:
+            _execute(self.schema, self.gate, report, self.say)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            self.say("interrupted: cleaning up")
+        finally:
+            self.close()
+        return report
+
+    def close(self) -> ContractReport:
+        """Delete what the run created (once) and fill in the report's counts."""
+        if not self.closed:
+            self.closed = True
+            self.gate.closed = True
+            try:
+                _cleanup(self.gate, self.target, self.report, self.say, self.sleep)
+            finally:
+                self.app.contract_run = None  # Schemathesis keeps started ASGI apps alive
+                self.target.close()
+                _finish(self.report, self.run, self.gate, self.started)
+        return self.report
+
+    def __enter__(self) -> ContractSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _run(
-    profile: Profile, target: Target, options: ContractOptions, sleep: Callable[[float], None]
-) -> ContractReport:
-    say = options.progress or (lambda _line: None)
-    gate = Gate(
-        target.forward,
-        profile=profile,
-        safe=target.live,
-        read_only=options.read_only,
-        budget=options.max_requests,
-        rate=RateLimit(options.rate_limit, sleep=sleep) if options.rate_limit else None,
-        sleep=sleep,
-    )
-    gate.on_created = lambda label: say(f"  + created by {label}")
-    run = RunContext(profile, gate, target, probes_per_operation=options.probes_per_operation)
-    app = GateApp(gate, run)
-    report = ContractReport(profile.name, target.name, live=target.live)
-    if target.live and target.tenant is None and profile.tenant:
-        report.notes.append("no --tenant: the tenant parameters are generated like any other")
-    if target.other_tenant is None:
-        report.notes.append("no other tenant given: tenant_isolation not checked")
-    started = time.monotonic()
-    say(f"deploymock contract {profile.name} on {target.name}")
-    try:
-        _execute(build_schema(profile, app, target, options, run.pinned()), gate, report, say)
-    except KeyboardInterrupt:
-        report.interrupted = True
-        say("interrupted: cleaning up")
-    finally:
-        _cleanup(gate, target, report, say, sleep)
-        app.contract_run = None  # Schemathesis keeps started ASGI apps; let the run go
-        _finish(report, run, gate, started)
-    return report
+def run_contract(provider: str, **kwargs: Any) -> ContractReport:
+    """Run the contract suite for `provider`: in process (default, or on `app=`), or on `url=`.
+
+    Keyword arguments are `ContractSession`'s: app, url, token, tenant, other_tenant, headers,
+    options (a `ContractOptions`), sleep.
+    """
+    with ContractSession(provider, **kwargs) as session:
+        return session.execute()
 
 
 def _execute(schema: Any, gate: Gate, report: ContractReport, say: Callable[[str], None]) -> None:
     from schemathesis.engine import events, from_schema
 
-    tally = _Tally(report)
+    tally = _Tally(report, report.target.rstrip("/") if report.live else "")
     stream = from_schema(schema).execute()
     phase_started = time.monotonic()
     for event in stream:
@@ -288,7 +342,9 @@ def _execute(schema: Any, gate: Gate, report: ContractReport, say: Callable[[str
             say(f"phase {event.phase.name.value}")
         elif isinstance(event, events.PhaseFinished):
             spent = time.monotonic() - phase_started
-            report.phases[event.phase.name.value] = report.phases.get(event.phase.name.value, 0) + spent
+            report.phases[event.phase.name.value] = (
+                report.phases.get(event.phase.name.value, 0) + spent
+            )
         elif isinstance(event, events.ScenarioFinished):
             tally.scenario(event.recorder.label, event.recorder)
             if event.phase.value != "stateful":
@@ -297,12 +353,14 @@ def _execute(schema: Any, gate: Gate, report: ContractReport, say: Callable[[str
             report.errors.append(f"{event.label}: {event.info.message}")
         elif isinstance(event, events.FatalError):
             report.errors.append(f"fatal: {event.exception!r}")
-        elif isinstance(event, events.Interrupted):
-            report.interrupted = True
+        elif isinstance(event, events.Interrupted) and not gate.exhausted:
+            report.interrupted = True  # Ctrl-C (stopping at the budget is not an interruption)
         elif isinstance(event, events.EngineFinished):
             report.stop_reason = event.stop_reason.value
             for failure in event.failures:
-                report.findings.append(Finding("after_run", failure.operation or "", failure.title, failure.message))
+                report.findings.append(
+                    Finding("after_run", failure.operation or "", failure.title, failure.message)
+                )
         if gate.exhausted and not report.notes.count("request budget exhausted"):
             report.notes.append("request budget exhausted")
             stream.stop()
@@ -338,4 +396,6 @@ def _finish(report: ContractReport, run: RunContext, gate: Gate, started: float)
     report.rate_limited = gate.stats.rate_limited
     report.waited = gate.stats.waited
     report.created = list(gate.ledger.entries)
+    if run.target.mock_errors is not None:
+        report.server_errors.extend(run.target.mock_errors())
     report.seconds = time.monotonic() - started

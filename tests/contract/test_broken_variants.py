@@ -1,0 +1,206 @@
+"""The checks can fail: the suite against deliberately broken variants of SAP AI Core.
+
+Each variant replaces one piece of the real provider (a handler, the error renderer, the
+authentication, the tenant) with a subtly wrong one, and the test asserts that the check made
+for that mistake reports it. The suite runs small and focused (a few operations, few examples)
+so each variant takes seconds; the same options against the real provider find nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+
+import mockserver.app
+from mockserver.clock import VirtualClock, iso
+from mockserver.contract import ContractOptions, ContractReport, run_contract
+from mockserver.providers import sap_ai_core as sap
+from mockserver.providers.base import Ctx, Reply
+from tests.contract.known_issues import unexpected
+
+pytestmark = pytest.mark.slow
+
+# Known to the SAP provider; the recommended hints for it (see the report of issue 7).
+SAP_HINTS: dict[str, Any] = {
+    "state": "/status",
+    "transitional": ["UNKNOWN", "PENDING", "STOPPING"],
+    "failed": ["DEAD"],
+    "forbidden": [
+        {
+            "operation": "deployment.modify",
+            "body_keys": ["targetStatus"],
+            "states": ["UNKNOWN", "STOPPING", "STOPPED", "DEAD"],
+            "status": 412,
+        },
+        {
+            "operation": "deployment.modify",
+            "body_keys": ["configurationId"],
+            "states": ["UNKNOWN", "STOPPING", "STOPPED"],
+            "status": 412,
+        },
+        {
+            "operation": "deployment.delete",
+            "states": ["PENDING", "RUNNING", "STOPPING"],
+            "status": 412,
+        },
+    ],
+    "cleanup": {
+        "deployment.delete": {
+            "operation": "deployment.modify",
+            "body": {"targetStatus": "STOPPED"},
+        }
+    },
+}
+LIFECYCLE_OPS = ("configuration.create", "deployment.create", "deployment.modify", "deployment.get")
+
+
+def run_variant(monkeypatch: pytest.MonkeyPatch, variant: Any, **options: Any) -> ContractReport:
+    """The suite, with the real provider's contract, against a mock serving `variant`."""
+    with monkeypatch.context() as patched:
+        patched.setattr(mockserver.app, "discover", lambda: {"sap_ai_core": variant})
+        app = mockserver.app.create_app(providers=["sap_ai_core"], clock=VirtualClock.fake())
+    settings = {"max_examples": 25, "no_shrink": True, **options}
+    return run_contract("sap_ai_core", app=app, options=ContractOptions(**settings))
+
+
+def with_handlers(**handlers: Any) -> Any:
+    return dataclasses.replace(sap.PROVIDER, handlers={**sap.PROVIDER.handlers, **handlers})
+
+
+STATEFUL = {"phases": ("stateful",), "operations": LIFECYCLE_OPS}
+
+
+# -- the variants ---------------------------------------------------------------------------
+def modify_not_persisted(ctx: Ctx) -> Reply:
+    """Validates and answers 202 like the real one, but changes a copy."""
+    dep = sap._deployment(ctx, ctx.path["deploymentId"])
+    sap._modify(ctx, copy.deepcopy(dep), ctx.body)
+    return 202, {"id": dep["id"], "message": "Deployment modification scheduled"}
+
+
+def modify_half_applied(ctx: Ctx) -> Reply:
+    """Writes the configuration name before it validates the request."""
+    dep = sap._deployment(ctx, ctx.path["deploymentId"])
+    dep["configurationName"] = "half-applied"
+    return sap.modify_deployment(ctx)
+
+
+def modify_touches_created_at(ctx: Ctx) -> Reply:
+    reply = sap.modify_deployment(ctx)
+    sap._deployment(ctx, ctx.path["deploymentId"])["createdAt"] = iso(ctx.now() + 1)
+    return reply
+
+
+def modify_in_any_state(ctx: Ctx) -> Reply:
+    """Stops a deployment whatever its status (the real one answers 412 outside PENDING/RUNNING)."""
+    dep = sap._deployment(ctx, ctx.path["deploymentId"])
+    if ctx.body.get("targetStatus") == "STOPPED" and "configurationId" not in ctx.body:
+        dep.update(targetStatus="STOPPED", lastOperation="UPDATE")
+        sap.LIFECYCLE.enter(dep, "STOPPING", ctx.now())
+        return 202, {"id": dep["id"], "message": "Deployment modification scheduled"}
+    return sap.modify_deployment(ctx)
+
+
+def get_anything(ctx: Ctx) -> Reply:
+    """200 for any id: an unknown one gets a made-up deployment."""
+    did = ctx.path["deploymentId"]
+    if ctx.data.find("deployment", did) is not None:
+        return sap.get_deployment(ctx)
+    return 200, {
+        "id": did,
+        "configurationId": "c0nf",
+        "status": "UNKNOWN",
+        "createdAt": iso(0),
+        "modifiedAt": iso(0),
+    }
+
+
+def render_error_plainly(err: Any, ctx: Ctx) -> Any:
+    """A 404 as `{"message"}`, not SAP's `{"error": {...}}`."""
+    return {"message": err.message} if err.status == 404 else sap.render_error(err, ctx)
+
+
+# -- the tests ------------------------------------------------------------------------------
+def test_an_update_that_is_not_persisted_fails_update_visible(monkeypatch):
+    report = run_variant(
+        monkeypatch, with_handlers(**{"deployment.modify": modify_not_persisted}), **STATEFUL
+    )
+    assert "update_visible" in report.failed_checks, report.summary()
+    assert "shows /" in report.failures("update_visible")[0].message
+
+
+def test_a_rejected_update_that_half_applies_fails_rejected_update_unchanged(monkeypatch):
+    report = run_variant(
+        monkeypatch, with_handlers(**{"deployment.modify": modify_half_applied}), **STATEFUL
+    )
+    assert "rejected_update_unchanged" in report.failed_checks, report.summary()
+    assert "half-applied" in report.failures("rejected_update_unchanged")[0].message
+
+
+def test_an_error_in_the_wrong_format_fails_vendor_error_format(monkeypatch):
+    variant = dataclasses.replace(sap.PROVIDER, render_error=render_error_plainly)
+    report = run_variant(monkeypatch, variant, phases=("coverage",), operations=("deployment.get",))
+    assert "vendor_error_format" in report.failed_checks, report.summary()
+    assert "not the vendor's error format" in report.failures("vendor_error_format")[0].message
+
+
+def test_a_200_for_an_unknown_id_fails_unknown_id_not_found(monkeypatch):
+    report = run_variant(
+        monkeypatch,
+        with_handlers(**{"deployment.get": get_anything}),
+        phases=("fuzzing",),
+        operations=("deployment.get",),
+        max_examples=10,
+    )
+    assert "unknown_id_not_found" in report.failed_checks, report.summary()
+    assert "not 404" in report.failures("unknown_id_not_found")[0].message
+
+
+def test_ignoring_credentials_fails_credentials_required(monkeypatch):
+    variant = dataclasses.replace(sap.PROVIDER, authenticate=lambda ctx: None)
+    report = run_variant(monkeypatch, variant, **STATEFUL)
+    assert "credentials_required" in report.failed_checks, report.summary()
+
+
+def test_one_tenant_for_everybody_fails_tenant_isolation(monkeypatch):
+    variant = dataclasses.replace(sap.PROVIDER, tenant=lambda ctx: "everybody")
+    report = run_variant(monkeypatch, variant, **STATEFUL)
+    assert "tenant_isolation" in report.failed_checks, report.summary()
+
+
+def test_a_changed_read_only_field_fails_read_only_unchanged(monkeypatch):
+    variant = with_handlers(**{"deployment.modify": modify_touches_created_at})
+    report = run_variant(monkeypatch, variant, **STATEFUL)
+    assert "read_only_unchanged" in report.failed_checks, report.summary()
+    assert "/createdAt" in report.failures("read_only_unchanged")[0].message
+
+
+def test_an_update_a_state_forbids_fails_forbidden_state_update(monkeypatch):
+    # With time standing still, every deployment stays UNKNOWN, where a stop is refused.
+    variant = with_handlers(**{"deployment.modify": modify_in_any_state})
+    report = run_variant(monkeypatch, variant, hints=SAP_HINTS, tick=0, **STATEFUL)
+    assert "forbidden_state_update" in report.failed_checks, report.summary()
+    assert "which forbids it" in report.failures("forbidden_state_update")[0].message
+
+
+@pytest.mark.parametrize("tick", [0, 1])
+def test_the_real_provider_passes_the_same_runs_with_its_hints(monkeypatch, tick):
+    """The control: what finds the broken variants finds nothing in the real provider."""
+    report = run_variant(monkeypatch, sap.PROVIDER, hints=SAP_HINTS, tick=tick, **STATEFUL)
+    assert not unexpected("sap_ai_core", report), report.summary()
+    if not tick:
+        return  # time stands still: every deployment stays UNKNOWN and refuses every update
+    applied = {name: stat.applied for name, stat in report.checks.items() if stat.applied}
+    for check in (
+        "update_visible",
+        "rejected_update_unchanged",
+        "forbidden_state_update",
+        "read_only_unchanged",
+        "credentials_required",
+        "tenant_isolation",
+    ):
+        assert applied.get(check), f"{check} never had anything to assert: {applied}"
+    assert not report.left, "with the cleanup hint, every deployment is deleted"
