@@ -192,10 +192,11 @@ def evaluate(expr: Any, req: Req, resp: Resp, params: dict[str, str]) -> Any:
     return MISSING
 
 
-def follow(link: Link, req: Req, resp: Resp, params: dict[str, str]) -> Req | None:
-    """The request a link describes after this exchange; None if its path cannot be filled."""
-    from mockserver.contract.gate import Req
-
+def link_values(
+    link: Link, req: Req, resp: Resp, params: dict[str, str]
+) -> dict[str, dict[str, Any]] | None:
+    """The parameters a link gives its target after this exchange, by location; None if the
+    target's path cannot be filled."""
     declared = {p.name: p.location for p in link.target.params}
     values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
     for name, expr in link.parameters.items():
@@ -205,11 +206,29 @@ def follow(link: Link, req: Req, resp: Resp, params: dict[str, str]) -> Req | No
         value = evaluate(expr, req, resp, params)
         if value is not MISSING and value is not None:
             values[place][bare] = value
-    path = fill(link.target.template, values["path"])
-    if path is None:
+    return values if fill(link.target.template, values["path"]) is not None else None
+
+
+def evaluate_all(node: Any, req: Req, resp: Resp, params: dict[str, str]) -> Any:
+    """A link's `requestBody` with every runtime expression in it evaluated."""
+    if isinstance(node, dict):
+        out = {k: evaluate_all(v, req, resp, params) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v is not MISSING}
+    if isinstance(node, list):
+        return [evaluate_all(v, req, resp, params) for v in node]
+    return evaluate(node, req, resp, params)
+
+
+def follow(link: Link, req: Req, resp: Resp, params: dict[str, str]) -> Req | None:
+    """The request a link describes after this exchange; None if its path cannot be filled."""
+    from mockserver.contract.gate import Req
+
+    values = link_values(link, req, resp, params)
+    path = fill(link.target.template, values["path"]) if values is not None else None
+    if values is None or path is None:
         return None
     headers = {k.lower(): str(v) for k, v in values["header"].items()}
     return Req(link.target.method, path, urlencode(values["query"]), headers)
 
 
-__all__ = ["Created", "Ledger", "evaluate", "follow"]
+__all__ = ["Created", "Ledger", "evaluate", "evaluate_all", "follow", "link_values"]

@@ -24,10 +24,16 @@ from mockserver.contract.report import CheckStat, ContractReport, Finding
 from mockserver.providers.base import Provider
 from mockserver.spec import Spec
 
-PHASES = ("examples", "coverage", "fuzzing", "stateful")
+SCHEMATHESIS_PHASES = ("examples", "coverage", "fuzzing", "stateful")
+PHASES = (*SCHEMATHESIS_PHASES, "walk")  # the walk is ours: see walk.py
 # Schema-valid requests that the vendor rejects on semantics (an unknown configurationId, a
 # container given twice) are documented 400s; checks 2 and 6 cover the rejection path instead.
 OFF_BY_DEFAULT = ("positive_data_acceptance",)
+# On a server that accepts any well-formed token (the mock, as its specs say) the built-in
+# `ignored_auth` proves nothing with its "invalid" token and re-probes every case without
+# credentials (two thirds of the requests); `credentials_required` checks the missing-token
+# half on a sample instead.
+OFF_FOR_ANY_TOKEN = ("ignored_auth",)
 INVALID_AUTH = "invalid authentication"
 
 
@@ -72,6 +78,22 @@ class _Tally:
                     continue
                 stat.failed += 1
                 self._finding(label, node, recorder, case_id)
+
+    def walked(self, results: list[Any]) -> None:
+        for result in results:
+            stat = self.report.checks.setdefault(result.name, CheckStat(result.name))
+            stat.operations[result.operation] += 1
+            if result.passed:
+                stat.passed += 1
+                continue
+            stat.failed += 1
+            failure = result.failure
+            key = (result.name, result.operation, failure.title, failure.message.split("\n")[0])
+            if key not in self.seen:
+                self.seen.add(key)
+                self.report.findings.append(
+                    Finding(result.name, result.operation, failure.title, failure.message, "walk")
+                )
 
     def _finding(self, label: str, node: Any, recorder: Any, case_id: str) -> None:
         failure = node.failure_info.failure
@@ -178,7 +200,12 @@ def build_schema(
 
     import pytest_plugin.checks  # noqa: F401 - registers our checks and the before_call hook
 
-    checks = {name: {"enabled": False} for name in (*OFF_BY_DEFAULT, *options.exclude_checks)}
+    off = (
+        *OFF_BY_DEFAULT,
+        *(OFF_FOR_ANY_TOKEN if target.any_token else ()),
+        *options.exclude_checks,
+    )
+    checks = {name: {"enabled": False} for name in off}
     stateful: dict[str, Any] = {"enabled": "stateful" in options.phases and not options.read_only}
     if options.stateful_steps:
         stateful["max-steps"] = options.stateful_steps
@@ -201,7 +228,7 @@ def build_schema(
                 "no-shrink": options.no_shrink,
             },
             "phases": {
-                **{p: {"enabled": p in options.phases} for p in PHASES if p != "stateful"},
+                **{p: {"enabled": p in options.phases} for p in SCHEMATHESIS_PHASES[:3]},
                 "stateful": stateful,
             },
             "checks": checks,
@@ -293,12 +320,34 @@ class ContractSession:
         self.say(f"deploymock contract {self.profile.name} on {target.name}")
         try:
             _execute(self.schema, self.gate, report, self.say)
+            if "walk" in self.options.phases and not self.options.read_only:
+                self.walk()
         except KeyboardInterrupt:
             report.interrupted = True
             self.say("interrupted: cleaning up")
         finally:
             self.close()
         return report
+
+    def walk(self) -> None:
+        """Our phase: every create with the spec's example bodies, then its links."""
+        from mockserver.contract.walk import Walk
+
+        walk = Walk(self.schema, self.run, self.run.pinned(), self.say)
+
+        def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
+            walk.record(case, results)
+
+        self.say("phase walk")
+        started = time.monotonic()
+        self.schema.hooks.register_hook_with_name(after_validate, "after_validate")
+        try:
+            walk()
+        finally:
+            self.schema.hooks.unregister(after_validate)
+            self.report.phases["walk"] = time.monotonic() - started
+        _Tally(self.report).walked(walk.results)
+        self.report.notes.append(f"walk: {walk.steps} documented requests along the links")
 
     def close(self) -> ContractReport:
         """Delete what the run created (once) and fill in the report's counts."""

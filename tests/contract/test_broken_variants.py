@@ -62,7 +62,7 @@ def run_variant(monkeypatch: pytest.MonkeyPatch, variant: Any, **options: Any) -
     with monkeypatch.context() as patched:
         patched.setattr(mockserver.app, "discover", lambda: {"sap_ai_core": variant})
         app = mockserver.app.create_app(providers=["sap_ai_core"], clock=VirtualClock.fake())
-    settings = {"max_examples": 25, "no_shrink": True, **options}
+    settings = {"max_examples": 15, "no_shrink": True, **options}
     return run_contract("sap_ai_core", app=app, options=ContractOptions(**settings))
 
 
