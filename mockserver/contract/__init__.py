@@ -1,17 +1,46 @@
 """Contract tests: Schemathesis over a provider's spec, plus deploymock's update-semantics checks.
 
-    from mockserver.contract import run_contract
-    report = run_contract("sap_ai_core")                        # in process, fresh mock
-    report = run_contract("ibm_wml", url="https://...", token=..., tenant=...)   # live
-    print(report.summary()); report.assert_ok()
+What runs, per provider: every Schemathesis phase (examples, coverage, fuzzing, and stateful
+sequences through the spec's `links`) with positive and negative data and its built-in checks,
+our checks (`pytest_plugin/checks.py`: update visible on the next read, a rejected update
+changes nothing, the vendor's error format, 404 for an unknown id, 401 without credentials,
+404/403 from another tenant, read-only fields, updates a state forbids), and our walk (every
+create with the spec's example bodies, then its links; `walk.py`).
 
-The command line is `deploymock contract PROVIDER --url URL ...`; pytest users get the
-`mockserver_contract` fixture. Imports Schemathesis only when a run starts.
+Three ways to run it:
+
+    deploymock contract sap_ai_core                      # in process, against a fresh mock
+    deploymock contract ibm_wml --url https://us-south.ml.cloud.ibm.com --token "$TOKEN" \\
+        --tenant "$SPACE_ID" --max-examples 50 --rate-limit 5/s --junit-xml contract.xml
+
+    def test_contract(mockserver_contract):                   # pytest, with the plugin
+        mockserver_contract("sap_ai_core", max_examples=50).assert_ok()
+
+    from mockserver.contract import run_contract              # Python
+    print(run_contract("launchdarkly").summary())
+
+On a live server the run is careful (`gate.py`): it changes and deletes only what it created
+(a PUT/PATCH/DELETE elsewhere goes out only if a read of that resource answers 404; bulk
+changes never), deletes everything it created at the end, also after a failure or Ctrl-C
+(`cleanup.py`), waits out 429s, keeps to `--rate-limit` and stops at `--max-requests`
+(10000 by default). `--read-only` sends only GET and HEAD. Against `deploymock serve`, which
+accepts any token, add `--any-token`.
+
+What a spec cannot say, `Provider(contract=...)` hints or `--hints FILE` can: where the tenant
+goes, which states forbid which updates, what to send before a refused delete (`hints.py`).
+Schemathesis is imported only when a run starts (`pip install 'deploymock[contract]'`).
 """
 
 from __future__ import annotations
 
 from mockserver.contract.report import CheckStat, ContractReport, Finding
-from mockserver.contract.runner import ContractOptions, run_contract
+from mockserver.contract.runner import ContractOptions, ContractSession, run_contract
 
-__all__ = ["CheckStat", "ContractOptions", "ContractReport", "Finding", "run_contract"]
+__all__ = [
+    "CheckStat",
+    "ContractOptions",
+    "ContractReport",
+    "ContractSession",
+    "Finding",
+    "run_contract",
+]

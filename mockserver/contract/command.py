@@ -99,6 +99,15 @@ def _hints(path: str | None) -> dict[str, Any] | None:
 def run(args: argparse.Namespace) -> int:
     from mockserver.contract.runner import ContractOptions, run_contract
 
+    try:
+        import schemathesis  # noqa: F401
+    except ImportError:
+        print(
+            "deploymock contract needs Schemathesis: pip install 'deploymock[contract]'",
+            file=sys.stderr,
+        )
+        return 2
+
     def say(line: str) -> None:
         print(line, flush=True)
 

@@ -138,33 +138,33 @@ class RunContext:
         return self.gate.send(req, kind="probe")
 
     def read(self, op: Operation, case: Any) -> Read | None:
-        """GET the resource `op` changes, as the case names it, with the run's credentials."""
+        """GET the resource `op` changes, as the case names it, with the run's credentials and
+        tenant."""
         reader = self.profile.reader(op)
-        path = fill(reader.template, case.path_parameters or {}) if reader else None
+        pinned = self._pinned_by_place()
+        path_values = {**(case.path_parameters or {}), **pinned["path"]}
+        path = fill(reader.template, path_values) if reader else None
         if reader is None or path is None:
             return None
-        names = {p.name for p in reader.params if p.location == "query"}
-        pinned = {k.partition(".")[2]: v for k, v in self.pinned().items()}
-        query = [(k, v) for k, v in _pairs(case.query) if k in names and k not in pinned]
-        query += [(k, v) for k, v in self.pinned().items() if k.startswith("query.")]
-        query = [
-            (k.removeprefix("query."), v) for k, v in query if k.removeprefix("query.") in names
-        ]
+        declared = {(p.location, p.name.lower()) for p in reader.params}
+        query = {k: v for k, v in _pairs(case.query) if ("query", k.lower()) in declared}
+        query.update({k: v for k, v in pinned["query"].items() if ("query", k.lower()) in declared})
         headers = lower_headers(
             (k, str(v))
             for k, v in (case.headers or {}).items()
-            if any(p.location == "header" and p.name.lower() == k.lower() for p in reader.params)
+            if ("header", k.lower()) in declared
         )
         headers.update(lower_headers(self.target.credentials.items()))
-        headers.update(
-            lower_headers(
-                self.profile.tenant_headers(self.target.tenant or "").items()
-                if self.target.tenant
-                else []
-            )
-        )
+        headers.update(lower_headers(pinned["header"].items()))
         req = Req("GET", path, urlencode(query), headers)
         return Read(req, self.send(req))
+
+    def _pinned_by_place(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {"path": {}, "query": {}, "header": {}}
+        for key, value in self.pinned().items():
+            where, _, name = key.partition(".")
+            out[where][name] = value
+        return out
 
     def read_again(self, read: Read) -> Read:
         return Read(read.request, self.send(read.request))

@@ -5,7 +5,8 @@ Schemathesis talks to a `GateApp` (an ASGI app), the runner's own checks and its
 or a live server (`HttpForwarder`). On the way it
 
 - counts requests and stops at the request budget;
-- keeps to `--rate-limit` and waits out `429` + `Retry-After` (up to a bound), then retries;
+- keeps to `--rate-limit` and waits out a `429` as its `Retry-After` says (without one: 1 s,
+  2 s, 4 s, ...), up to a bound, then retries;
 - on a live target (`safe`), refuses any change to a resource this run did not create: a
   PUT/PATCH/DELETE (or a POST below an id) goes out only if the ids in its path belong to the
   run's ledger, or a read of that resource answers 404; a bulk change (no id in the path) never
@@ -299,9 +300,11 @@ class Gate:
             if resp.status != 429:
                 return resp
             self.stats.rate_limited += 1
-            delay = retry_after(resp.headers.get("retry-after"), self.wall())
             attempt += 1
-            if delay is None or delay > self.max_wait or attempt > self.retries:
+            delay = retry_after(resp.headers.get("retry-after"), self.wall())
+            if delay is None:  # no Retry-After: back off, 1 s, 2 s, 4 s, ...
+                delay = float(2 ** (attempt - 1))
+            if delay > self.max_wait or attempt > self.retries:
                 return resp
             self.stats.waited += delay
             self.sleep(delay)

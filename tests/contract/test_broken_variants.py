@@ -17,53 +17,25 @@ import pytest
 import mockserver.app
 from mockserver.clock import VirtualClock, iso
 from mockserver.contract import ContractOptions, ContractReport, run_contract
+from mockserver.providers import ibm_wml as wml
 from mockserver.providers import sap_ai_core as sap
 from mockserver.providers.base import Ctx, Reply
+from tests.contract import recommended_hints
 from tests.contract.known_issues import unexpected
 
 pytestmark = pytest.mark.slow
 
-# Known to the SAP provider; the recommended hints for it (see the report of issue 7).
-SAP_HINTS: dict[str, Any] = {
-    "state": "/status",
-    "transitional": ["UNKNOWN", "PENDING", "STOPPING"],
-    "failed": ["DEAD"],
-    "forbidden": [
-        {
-            "operation": "deployment.modify",
-            "body_keys": ["targetStatus"],
-            "states": ["UNKNOWN", "STOPPING", "STOPPED", "DEAD"],
-            "status": 412,
-        },
-        {
-            "operation": "deployment.modify",
-            "body_keys": ["configurationId"],
-            "states": ["UNKNOWN", "STOPPING", "STOPPED"],
-            "status": 412,
-        },
-        {
-            "operation": "deployment.delete",
-            "states": ["PENDING", "RUNNING", "STOPPING"],
-            "status": 412,
-        },
-    ],
-    "cleanup": {
-        "deployment.delete": {
-            "operation": "deployment.modify",
-            "body": {"targetStatus": "STOPPED"},
-        }
-    },
-}
+SAP_HINTS = recommended_hints.SAP_AI_CORE
 LIFECYCLE_OPS = ("configuration.create", "deployment.create", "deployment.modify", "deployment.get")
 
 
 def run_variant(monkeypatch: pytest.MonkeyPatch, variant: Any, **options: Any) -> ContractReport:
     """The suite, with the real provider's contract, against a mock serving `variant`."""
     with monkeypatch.context() as patched:
-        patched.setattr(mockserver.app, "discover", lambda: {"sap_ai_core": variant})
-        app = mockserver.app.create_app(providers=["sap_ai_core"], clock=VirtualClock.fake())
+        patched.setattr(mockserver.app, "discover", lambda: {variant.name: variant})
+        app = mockserver.app.create_app(providers=[variant.name], clock=VirtualClock.fake())
     settings = {"max_examples": 15, "no_shrink": True, **options}
-    return run_contract("sap_ai_core", app=app, options=ContractOptions(**settings))
+    return run_contract(variant.name, app=app, options=ContractOptions(**settings))
 
 
 def with_handlers(**handlers: Any) -> Any:
@@ -204,3 +176,35 @@ def test_the_real_provider_passes_the_same_runs_with_its_hints(monkeypatch, tick
     ):
         assert applied.get(check), f"{check} never had anything to assert: {applied}"
     assert not report.left, "with the cleanup hint, every deployment is deleted"
+
+
+# -- the walk: documented requests along the links ------------------------------------------
+def wml_update_not_persisted(ctx: Ctx) -> Reply:
+    """Answers a JSON Patch with the patched deployment, and keeps the old one."""
+    did = ctx.path["deployment_id"]
+    kept = copy.deepcopy(ctx.data.find("deployment", did))
+    reply = wml.PROVIDER.handlers["deploymentsUpdate"](ctx)
+    if kept is not None:
+        ctx.data.put("deployment", did, kept)
+    return reply
+
+
+def test_the_walk_alone_finds_a_json_patch_that_is_not_persisted(monkeypatch):
+    variant = dataclasses.replace(
+        wml.PROVIDER,
+        handlers={**wml.PROVIDER.handlers, "deploymentsUpdate": wml_update_not_persisted},
+    )
+    report = run_variant(monkeypatch, variant, phases=("walk",))
+    assert "update_visible" in report.failed_checks, report.summary()
+    assert "/metadata/name" in report.failures("update_visible")[0].message
+
+
+@pytest.mark.parametrize("provider", sorted(recommended_hints.HINTS))
+def test_the_recommended_hints_hold_for_the_real_provider(provider):
+    options = ContractOptions(
+        max_examples=15, hints=recommended_hints.HINTS[provider], phases=("stateful", "walk")
+    )
+    report = run_contract(provider, options=options)
+    assert not unexpected(provider, report), report.summary()
+    assert report.checks["update_visible"].applied, report.summary()
+    assert not report.left, report.summary()

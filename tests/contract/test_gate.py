@@ -75,6 +75,13 @@ def test_429_gives_up_after_the_retries_or_a_too_long_wait(sap):
     assert len(long_wait.seen) == 1
 
 
+def test_429_without_retry_after_backs_off(sap):
+    time = FakeTime()
+    server = FakeServer(Resp(429), Resp(429), Resp(200))
+    assert gate(sap, server, safe=False, time=time).send(Req("GET", SAP)).status == 200
+    assert time.slept == [1.0, 2.0]
+
+
 def test_retry_after_as_an_http_date():
     assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", 1445412500.0) == pytest.approx(10.0)
     assert retry_after("soon", 0.0) is None
