@@ -197,6 +197,33 @@ class Mockserver:
             operation_id=operation_id,
         )
 
+    def assert_called(
+        self,
+        operation_id: str,
+        *,
+        provider: str | None = None,
+        times: int | None = None,
+        status: int | None = None,
+    ) -> list[Entry]:
+        """Assert that this test's tenant called an operation (`times` exactly, if given, and
+        answered with `status`, if given); returns the matching journal entries."""
+        calls = [
+            e
+            for e in self.requests(provider, operation_id=operation_id)
+            if status is None or e.status == status
+        ]
+        seen = ", ".join(
+            f"{e.operation_id or e.path} -> {e.status}" for e in self.requests(provider)
+        )
+        what = f"{operation_id}" + (f" answered {status}" if status is not None else "")
+        if times is None:
+            assert calls, f"{what} was never called; calls: {seen or 'none'}"
+        else:
+            assert len(calls) == times, (
+                f"{what}: {len(calls)} calls, expected {times}; calls: {seen}"
+            )
+        return calls
+
     def state(self, provider: str | None = None) -> dict[str, Any]:
         name = self._name(provider)
         dumped: dict[str, dict[str, Any]] = self.mock.store.dump(name, self.tenant).get(name, {})

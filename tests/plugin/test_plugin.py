@@ -143,6 +143,27 @@ def test_live(mockserver, mockserver_live):
     run(pytester).assert_outcomes(passed=1)
 
 
+def test_assert_called_counts_operations_of_this_tenant(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        CREATE
+        + """
+import pytest
+
+def test_counts(mockserver):
+    api = mockserver.client("sap_ai_core")
+    did = create(api)
+    api.patch(f"/v2/lm/deployments/{did}", json={"targetStatus": "STOPPED"})
+    mockserver.assert_called("deployment.create", times=1, status=202)
+    mockserver.assert_called("deployment.modify", status=412)
+    with pytest.raises(AssertionError, match="deployment.delete was never called"):
+        mockserver.assert_called("deployment.delete")
+    with pytest.raises(AssertionError, match="1 calls, expected 2"):
+        mockserver.assert_called("deployment.create", times=2)
+"""
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
 def test_async_client(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
