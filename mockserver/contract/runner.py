@@ -64,50 +64,41 @@ class ContractOptions:
 
 @dataclass
 class _Tally:
+    """Check verdicts into the report: counts per check and operation, distinct failures."""
+
     report: ContractReport
     base: str = ""  # a live run's URL, for the reproduction commands
     seen: set[tuple[str, str, str, str]] = field(default_factory=set)
 
     def scenario(self, label: str, recorder: Any) -> None:
-        for case_id, nodes in recorder.checks.items():
+        """One Schemathesis scenario's check results."""
+        for nodes in recorder.checks.values():
             for node in nodes:
-                stat = self.report.checks.setdefault(node.name, CheckStat(node.name))
-                stat.operations[label] += 1
-                if node.failure_info is None:
-                    stat.passed += 1
-                    continue
-                stat.failed += 1
-                self._finding(label, node, recorder, case_id)
+                info = node.failure_info
+                reproduce = info.code_sample.strip().replace("\n", " ") if info else ""
+                if self.base:
+                    reproduce = reproduce.replace("http://testserver", self.base)
+                failure = info.failure if info else None
+                self.add(
+                    node.name, (failure.operation if failure else None) or label, failure, reproduce
+                )
 
     def walked(self, results: list[Any]) -> None:
         for result in results:
-            stat = self.report.checks.setdefault(result.name, CheckStat(result.name))
-            stat.operations[result.operation] += 1
-            if result.passed:
-                stat.passed += 1
-                continue
-            stat.failed += 1
-            failure = result.failure
-            key = (result.name, result.operation, failure.title, failure.message.split("\n")[0])
-            if key not in self.seen:
-                self.seen.add(key)
-                self.report.findings.append(
-                    Finding(result.name, result.operation, failure.title, failure.message, "walk")
-                )
+            self.add(result.name, result.operation, result.failure, "(the walk)")
 
-    def _finding(self, label: str, node: Any, recorder: Any, case_id: str) -> None:
-        failure = node.failure_info.failure
-        operation = failure.operation or label
-        key = (node.name, operation, failure.title, failure.message.split("\n", 1)[0])
-        if key in self.seen:
+    def add(self, check: str, operation: str, failure: Any, reproduce: str) -> None:
+        stat = self.report.checks.setdefault(check, CheckStat(check))
+        stat.operations[operation] += 1
+        if failure is None:
+            stat.passed += 1
             return
-        self.seen.add(key)
-        reproduce = node.failure_info.code_sample.strip().replace("\n", " ")
-        if self.base:
-            reproduce = reproduce.replace("http://testserver", self.base)
-        self.report.findings.append(
-            Finding(node.name, operation, failure.title, failure.message, reproduce)
-        )
+        stat.failed += 1
+        key = (check, operation, failure.title, failure.message.split("\n", 1)[0])
+        if key not in self.seen:
+            self.seen.add(key)
+            finding = Finding(check, operation, failure.title, failure.message, reproduce)
+            self.report.findings.append(finding)
 
 
 def provider_named(name: str, app: Any = None) -> Provider:
@@ -306,6 +297,7 @@ class ContractSession:
         )
         self.app = GateApp(self.gate, self.run)
         self.report = ContractReport(self.profile.name, self.target.name, live=self.target.live)
+        self.tally = _Tally(self.report, self.target.name.rstrip("/") if self.target.live else "")
         self.schema = build_schema(self.profile, self.app, self.target, options, self.run.pinned())
         self.started = time.monotonic()
         self.closed = False
@@ -319,7 +311,7 @@ class ContractSession:
             report.notes.append("no other tenant given: tenant_isolation not checked")
         self.say(f"deploymock contract {self.profile.name} on {target.name}")
         try:
-            _execute(self.schema, self.gate, report, self.say)
+            _execute(self.schema, self.gate, self.tally, self.say)
             if "walk" in self.options.phases and not self.options.read_only:
                 self.walk()
         except KeyboardInterrupt:
@@ -346,7 +338,7 @@ class ContractSession:
         finally:
             self.schema.hooks.unregister(after_validate)
             self.report.phases["walk"] = time.monotonic() - started
-        _Tally(self.report).walked(walk.results)
+        self.tally.walked(walk.results)
         self.report.notes.append(f"walk: {walk.steps} documented requests along the links")
 
     def close(self) -> ContractReport:
@@ -379,10 +371,10 @@ def run_contract(provider: str, **kwargs: Any) -> ContractReport:
         return session.execute()
 
 
-def _execute(schema: Any, gate: Gate, report: ContractReport, say: Callable[[str], None]) -> None:
+def _execute(schema: Any, gate: Gate, tally: _Tally, say: Callable[[str], None]) -> None:
     from schemathesis.engine import events, from_schema
 
-    tally = _Tally(report, report.target.rstrip("/") if report.live else "")
+    report = tally.report
     stream = from_schema(schema).execute()
     phase_started = time.monotonic()
     for event in stream:
