@@ -34,6 +34,16 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _FORMATS = FormatChecker()
 
 
+@_FORMATS.checks("int32")
+def _int32(value: object) -> bool:
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
+@_FORMATS.checks("int64")
+def _int64(value: object) -> bool:
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
 def spec_dir() -> Path:
     """Where the specs are: inside the installed package, else the source checkout's openapi/."""
     packaged = Path(str(importlib.resources.files("mockserver"))) / "openapi"
@@ -391,26 +401,27 @@ class Spec:
             content = resp.get("content") or {}
             media = next((m for m in content if m.endswith("json")), None)
             has_schema = media is not None and "schema" in content[media]
-            out[str(status).upper()] = (
+            key = str(status)
+            out[key if key == "default" else key.upper()] = (
                 self.validator([*loc, "content", media, "schema"]) if has_schema and media else None
             )
         return out
 
     # -- routing ------------------------------------------------------------------------------
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
-        allowed: list[str] = []
+        # The most specific template that matches names the resource (`/deployments/$count`
+        # before `/deployments/{id}`); a method it lacks is a 405, not another resource's route.
         for regex, _template, methods in self._routes:
             m = regex.fullmatch(path)
             if m is None:
                 continue
             op = methods.get(method)
-            if op is not None:
-                return op, m.groupdict()
-            allowed.extend(methods)
-        if allowed:
-            raise MethodNotAllowed(
-                f"Method {method} is not allowed on {path}", headers={"Allow": ", ".join(allowed)}
-            )
+            if op is None:
+                allowed = ", ".join(methods)
+                raise MethodNotAllowed(
+                    f"Method {method} is not allowed on {path}", headers={"Allow": allowed}
+                )
+            return op, m.groupdict()
         raise NotFound(f"No route for {method} {path}", kind="route")
 
 

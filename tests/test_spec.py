@@ -53,6 +53,26 @@ def test_unknown_path_and_method(sap: Spec) -> None:
     with pytest.raises(MethodNotAllowed) as info:
         sap.match("PUT", "/v2/lm/deployments/abcd1234")
     assert set(info.value.headers["Allow"].split(", ")) == {"GET", "PATCH", "DELETE"}
+    with pytest.raises(MethodNotAllowed) as info:  # not PATCH of a deployment called "$count"
+        sap.match("PATCH", "/v2/lm/deployments/$count")
+    assert info.value.headers["Allow"] == "GET"
+
+
+def test_int64_and_int32_formats_are_enforced() -> None:
+    from jsonschema import Draft202012Validator
+
+    from mockserver.spec import _FORMATS
+
+    int64 = Draft202012Validator({"type": "integer", "format": "int64"}, format_checker=_FORMATS)
+    assert int64.is_valid(2**63 - 1) and not int64.is_valid(2**63)
+    int32 = Draft202012Validator({"type": "integer", "format": "int32"}, format_checker=_FORMATS)
+    assert int32.is_valid(-(2**31)) and not int32.is_valid(2**31)
+
+
+def test_a_default_response_is_found() -> None:
+    spec = Spec("ibm_wml.yaml")
+    op = next(o for o in spec.operations.values() if "default" in o.responses)
+    assert "DEFAULT" not in op.responses
 
 
 def test_query_values_are_coerced_by_schema_type(sap: Spec) -> None:

@@ -206,7 +206,7 @@ def _settled(ctx: Ctx, dep: Record) -> Record | None:
     gone = (
         (dep["status"] == "DEAD" and now >= dep.get("_deadAt", now) + DEAD_RETENTION)
         or now >= dep.get("_deleteAt", float("inf"))
-        or now >= dep.get("_expiresAt", float("inf"))
+        or now > dep.get("_expiresAt", float("inf"))
     )
     if gone:
         ctx.data.delete("deployment", dep["id"])

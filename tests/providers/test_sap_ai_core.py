@@ -198,8 +198,17 @@ def test_ttl_expiry_removes_the_deployment(mockserver: Any, api: httpx.Client) -
     r = api.post(DEPLOYMENTS, json={"configurationId": config(api), "ttl": "1h"})
     assert r.json()["ttl"] == "1h"
     did = r.json()["id"]
-    mockserver.clock.advance(3599)
+    mockserver.clock.advance(3600)
     assert get(api, did)["ttl"] == "1h"
+    mockserver.clock.advance(1)  # gone once more than the ttl has passed
+    assert_error(api.get(f"{DEPLOYMENTS}/{did}"), 404)
+
+
+def test_a_zero_ttl_deployment_can_be_read_after_its_202(
+    mockserver: Any, api: httpx.Client
+) -> None:
+    did = deploy(api, config(api), ttl="0m")
+    assert get(api, did)["ttl"] == "0m"
     mockserver.clock.advance(1)
     assert_error(api.get(f"{DEPLOYMENTS}/{did}"), 404)
 
