@@ -51,7 +51,11 @@ class ContractOptions:
     operations: tuple[str, ...] = ()  # operationIds to test; empty: all of them
     max_requests: int | None = None
     rate_limit: str | None = None
-    tick: float = 1.0  # in process: virtual seconds that pass before each call
+    # In process, time stands still (a resource with a time to live cannot expire between two
+    # steps); it moves when the run waits on purpose: the walk lets a new resource settle, and
+    # an accepted asynchronous update is followed to its end (with hints). `tick` also lets
+    # these virtual seconds pass before each Schemathesis call, to explore lifecycles.
+    tick: float = 0.0
     probes_per_operation: int = 20
     no_shrink: bool = False
     exclude_checks: tuple[str, ...] = ()

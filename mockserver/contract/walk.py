@@ -2,10 +2,12 @@
 
 Random data rarely makes an update the server accepts (a JSON Patch path it allows, a body for
 a resource that exists). The walk makes sure the update semantics are checked on documented
-requests: it sends each create operation's example bodies, follows the links of what comes
-back (reads and updates first, with the target's example bodies or the link's `requestBody`,
-deletes last), a few levels deep, and validates every answer with every check Schemathesis and
-`pytest_plugin.checks` run. Deterministic and cheap: a few dozen requests per provider.
+requests: it sends each create operation's example bodies, lets the new resource settle (in
+process: the mock's clock moves on by the provider's settle time), follows the links of what
+comes back (reads and updates first, with the target's example bodies or the link's
+`requestBody`, deletes last), a few levels deep, and validates every answer with every check
+Schemathesis and `pytest_plugin.checks` run. Deterministic and cheap: a few dozen requests per
+provider.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class Walk:
         response = case.call()
         self._validate(case, response)
         if 200 <= response.status_code < 300 and depth < MAX_DEPTH:
+            if op.method == "POST" and self.run.target.advance is not None:
+                self.run.target.advance(self.profile.settle)  # let what it made settle (in process)
             self._follow(op, response, depth)
 
     def _case(self, op: Operation, values: dict[str, dict[str, Any]], body: Any) -> Any:

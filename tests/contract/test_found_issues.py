@@ -1,8 +1,8 @@
-"""What the contract suite found in the providers and the core, reproduced one by one.
+"""What the contract suite found in the providers and the core, now fixed: regression tests.
 
-Every test states the contract and is `xfail(strict=True)` until the fix lands (the fixes are
-the provider's or the core's to make, not the contract runner's). `known_issues.KNOWN` lists the
-same findings so that the full suite runs can ignore exactly them.
+Each stated the contract as an `xfail(strict=True)` test until its fix landed on main
+(ab92856). A new finding goes the same way: a strict xfail here, and an entry in
+`known_issues.KNOWN` so that the suite runs ignore exactly it until the fix lands.
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ from __future__ import annotations
 import pytest
 
 from mockserver.contract import ContractOptions, run_contract
-
-CORE_ROUTING = (
-    "core spec.match: a method the literal path /v2/lm/deployments/$count lacks falls through to "
-    "/v2/lm/deployments/{deploymentId} (400 for the pattern), and the Allow header collects both"
-)
 
 
 def _sap_deployment(mockserver, **body):
@@ -24,7 +19,6 @@ def _sap_deployment(mockserver, **body):
     return api, api.post("/v2/lm/deployments", json={"configurationId": cid, **body})
 
 
-@pytest.mark.xfail(strict=True, reason="sap_ai_core: a ttl of zero expires the deployment at once")
 @pytest.mark.parametrize("ttl", ["0m", "0H", "0D"])
 def test_sap_a_deployment_with_ttl_zero_can_be_read_after_its_202(mockserver, ttl):
     api, created = _sap_deployment(mockserver, ttl=ttl)
@@ -32,7 +26,6 @@ def test_sap_a_deployment_with_ttl_zero_can_be_read_after_its_202(mockserver, tt
     assert api.get(f"/v2/lm/deployments/{created.json()['id']}").status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=CORE_ROUTING)
 def test_sap_count_answers_405_to_other_methods():
     report = run_contract(
         "sap_ai_core",
@@ -43,7 +36,6 @@ def test_sap_count_answers_405_to_other_methods():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="core spec validation does not enforce format int64")
 def test_launchdarkly_rejects_integers_beyond_int64():
     report = run_contract(
         "launchdarkly",
@@ -55,10 +47,6 @@ def test_launchdarkly_rejects_integers_beyond_int64():
     assert "negative_data_rejection" not in report.failed_checks, report.summary()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core spec.Operation.validate_response looks up 'default' but stores 'DEFAULT'",
-)
 def test_wml_an_error_documented_by_default_passes_response_validation(mockserver):
     api = mockserver.client("ibm_wml")
     with mockserver.expect_server_errors() as errors:
