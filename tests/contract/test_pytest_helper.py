@@ -26,11 +26,13 @@ def test_contract(mockserver_contract):
 SCHEMA = """
 import pytest
 import schemathesis
+from hypothesis import settings
 
 schema = schemathesis.pytest.from_fixture("mockserver_schema")
 
 @pytest.mark.mockserver(provider="sap_ai_core")
 @schema.include(operation_id=["configuration.create", "configuration.get"]).parametrize()
+@settings(max_examples=10)
 def test_api(case):
     case.call_and_validate()
 """
