@@ -61,10 +61,10 @@ class Ledger:
             return []
         links = self.profile.links(op, resp.status)
         deletes = [link for link in links if link.target.method == "DELETE"]
-        made = [self._delete_entry(op, link, req, resp, params) for link in deletes]
+        made = [self._entry(op, link, req, resp, params, delete=True) for link in deletes]
         if not made and req.method == "POST":
             reads = [link for link in links if link.target.method == "GET"]
-            made = [self._kept_entry(op, link, req, resp, params) for link in reads[:1]]
+            made = [self._entry(op, link, req, resp, params, delete=False) for link in reads[:1]]
         return [e.label for e in made if e is not None and self._add(e)]
 
     def _add(self, entry: Created) -> bool:
@@ -78,30 +78,25 @@ class Ledger:
             if entry.state == "open" and entry.delete is not None and entry.delete.path == path:
                 entry.state = "deleted"
 
-    def _delete_entry(
-        self, op: Operation, link: Link, req: Req, resp: Resp, params: dict[str, str]
+    def _entry(
+        self,
+        op: Operation,
+        link: Link,
+        req: Req,
+        resp: Resp,
+        params: dict[str, str],
+        *,
+        delete: bool,
     ) -> Created | None:
+        """What `link` says `op` created: to delete through the link, or (no delete) kept."""
         target = follow(link, req, resp, params)
         if target is None:
             return None
         ids = self._ids(link.target, target.path)
-        return Created(op.operation_id, target.path, ids, target, link.target.operation_id)
-
-    def _kept_entry(
-        self, op: Operation, link: Link, req: Req, resp: Resp, params: dict[str, str]
-    ) -> Created | None:
-        target = follow(link, req, resp, params)
-        if target is None:
-            return None
-        ids = self._ids(link.target, target.path)
-        return Created(
-            op.operation_id,
-            target.path,
-            ids,
-            None,
-            state="kept",
-            note="the API has no delete operation for it",
-        )
+        if delete:
+            return Created(op.operation_id, target.path, ids, target, link.target.operation_id)
+        note = "the API has no delete operation for it"
+        return Created(op.operation_id, target.path, ids, None, state="kept", note=note)
 
     def _ids(self, op: Operation, path: str) -> frozenset[str]:
         found = self.profile.match(op.method, path)
