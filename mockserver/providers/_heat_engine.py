@@ -26,6 +26,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from mockserver.clock import iso
+from mockserver.errors import PayloadTooLarge
 from mockserver.providers.base import (
     Conflict,
     Ctx,
@@ -48,8 +49,6 @@ UPDATABLE = ("config_id", "input_values", "output_values", "action", "status", "
 SUMMARY = ("id", "name", "group", "creation_time")
 INPUT_DEFAULTS: Mapping[str, Any] = {"type": "String"}
 OUTPUT_DEFAULTS: Mapping[str, Any] = {"type": "String", "error_output": False}
-# Heat's max_json_body_size. A bigger body is 400 RequestLimitExceeded in Heat, never 413.
-MAX_JSON_BODY = 1024 * 1024
 SIGNED_PREFIX = "SDK-HMAC-SHA256 "
 
 # webob explanation per status; the title is the HTTP reason phrase, the default error type the
@@ -105,11 +104,24 @@ def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
         "title": title,
         "explanation": EXPLANATIONS.get(err.status, EXPLANATIONS[500]),
         "error": {
-            "message": err.message,
-            "type": err.code or WEBOB_TYPES.get(err.status, "HTTPError"),
+            "message": (
+                f"Request limit exceeded: {err.message}"
+                if isinstance(err, PayloadTooLarge)
+                else err.message
+            ),
+            "type": err.code or _error_type(err),
             "traceback": None,
         },
     }
+
+
+def _error_type(err: MockError) -> str:
+    # The core refuses a body over its limit (1 MiB, Heat's max_json_body_size) as
+    # PayloadTooLarge; the specs document no 413, so it arrives here as a 400, which Heat calls
+    # RequestLimitExceeded. Chunked bodies included.
+    if isinstance(err, PayloadTooLarge):
+        return "RequestLimitExceeded"
+    return WEBOB_TYPES.get(err.status, "HTTPError")
 
 
 def _signed(ctx: Ctx) -> bool:
@@ -126,15 +138,6 @@ def _authenticator(flavor: Flavor) -> Callable[[Ctx], None]:
             raise Unauthorized(
                 "The request you have made requires authentication.",
                 headers={"WWW-Authenticate": f'Keystone uri="{uri}"'},
-            )
-        # Runs before the core reads the body, so an oversized JSON body gets Heat's 400
-        # (the core's own limit would answer 413, which Heat never sends).
-        size = ctx.headers.get("content-length", "")
-        if size.isdigit() and int(size) > MAX_JSON_BODY:
-            raise Invalid(
-                f"Request limit exceeded: JSON body size ({size} bytes) exceeds maximum "
-                f"allowed size ({MAX_JSON_BODY} bytes).",
-                code="RequestLimitExceeded",
             )
 
     return authenticate
