@@ -27,9 +27,10 @@ class RequestHeaders(dict[str, str]):
     """Request headers by lowercase name (ASGI sends names lowercased); the first value wins."""
 
     def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
-        super().__init__()
-        for name, value in raw:
-            self.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        # Filled last to first, so the first of repeated headers is the one kept.
+        super().__init__(
+            [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw][::-1]
+        )
 
     def __getitem__(self, name: str) -> str:
         return super().__getitem__(name.lower())
@@ -41,12 +42,17 @@ class RequestHeaders(dict[str, str]):
         return super().get(name.lower(), default)
 
 
+_JSON = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps builds one per call
+_GET = dict.get  # header lookups by a name already lowercase, skipping RequestHeaders.get
+
+
 class ProviderApp:
     """One vendor's API, served from its spec by its handler table (plain ASGI, no framework)."""
 
     def __init__(self, mock: Mock, provider: Provider) -> None:
         self.mock = mock
         self.provider = provider
+        self.name = provider.name
         self.spec = mock.specs[provider.name]
         self.delays = {**provider.delays, **mock.delays.get(provider.name, {})}
         # Live: a change through the admin API or a fixture is seen by the next request.
@@ -61,11 +67,11 @@ class ProviderApp:
         except MockError as err:
             raw = err
         status, body, extra, fault = self.handle(scope, headers, raw)
-        media = extra.pop("Content-Type", "application/json")
+        media = extra.pop("Content-Type", "application/json") if extra else "application/json"
         if body is None:
             content = b""
         elif media.endswith("json"):
-            content = json.dumps(body, separators=(",", ":")).encode()
+            content = _JSON(body).encode()
         else:
             content = str(body).encode()
         out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
@@ -88,11 +94,19 @@ class ProviderApp:
 
     async def _read(self, receive: Receive, headers: RequestHeaders) -> bytes:
         limit = self.mock.max_body
-        declared = headers.get("content-length")
+        declared = _GET(headers, "content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
+        message = await receive()
+        if message["type"] != "http.request":
+            return b""
+        body: bytes = message.get("body", b"")
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        if not message.get("more_body", False):
+            return body  # the whole body in one message: the usual case
+        chunks = [body]
+        size = len(body)
         while True:
             message = await receive()
             if message["type"] != "http.request":
@@ -107,14 +121,14 @@ class ProviderApp:
         return b"".join(chunks)
 
     def _ctx(self, scope: Scope, headers: RequestHeaders) -> Ctx:
-        host = headers.get("host") or "localhost"
+        host = _GET(headers, "host") or "localhost"
         return Ctx(
-            provider=self.provider.name,
-            operation_id="",
-            method=scope["method"],
-            url=scope["path"],
-            base_url=f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}",
-            headers=headers,
+            self.name,
+            "",
+            scope["method"],
+            scope["path"],
+            f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}",
+            headers,
             request_id=f"{next(self.mock.requests_seen):032x}",
             ids=self.mock.store.ids,
             outcomes=self.mock.outcomes,
@@ -125,6 +139,7 @@ class ProviderApp:
     def handle(
         self, scope: Scope, headers: RequestHeaders, raw: bytes | MockError
     ) -> tuple[int, Any, dict[str, str], Rule | None]:
+        mock, provider, name = self.mock, self.provider, self.name
         ctx = self._ctx(scope, headers)
         root = scope.get("root_path", "")
         route_path = ctx.url[len(root) :] if root and ctx.url.startswith(root) else ctx.url
@@ -136,13 +151,14 @@ class ProviderApp:
             op, path_params = self.spec.match(ctx.method, route_path or "/")
             ctx.operation_id = op.operation_id
             if op.secured:
-                self.provider.authenticate(ctx)
-            if self.provider.before is not None:
+                provider.authenticate(ctx)
+            if provider.before is not None:
                 ctx.path = dict(path_params)
                 self._enter_tenant(ctx)
-                with self.mock.store.locked(self.provider.name, ctx.tenant) as store:
-                    ctx.store = store
-                    early = dict(self.provider.before(ctx))
+                ts = mock.store.tenant(name, ctx.tenant)
+                with ts.lock:
+                    ctx.store = ts
+                    early = dict(provider.before(ctx))
             if isinstance(raw, MockError):
                 raise raw
             body, present = parse_body(raw)
@@ -152,25 +168,24 @@ class ProviderApp:
                 headers,
                 body,
                 present,
-                headers.get("content-type"),
+                _GET(headers, "content-type"),
             )
             ctx.body = body
-            if self.provider.before is None:
+            if provider.before is None:
                 self._enter_tenant(ctx)
-            handler = self.provider.handlers.get(op.operation_id)
+            handler = provider.handlers.get(op.operation_id)
             if handler is None:
                 raise Unimplemented(f"{op.operation_id} is not implemented by this mock")
-            if self.mock.faults.rules:
-                fault = self.mock.faults.pick(
-                    self.provider.name, op.operation_id, ctx.tenant, set(op.responses)
-                )
+            if mock.faults.rules:
+                fault = mock.faults.pick(name, op.operation_id, ctx.tenant, set(op.responses))
             if fault is not None and fault.status is not None and not fault.after:
                 raise self._fault_error(fault, ctx)
-            with self.mock.store.locked(self.provider.name, ctx.tenant) as store:
-                ctx.store = store
+            ts = mock.store.tenant(name, ctx.tenant)
+            with ts.lock:
+                ctx.store = ts
                 reply = handler(ctx)
-                if ctx.method not in ("GET", "HEAD"):
-                    self.mock.commit(self.provider.name, ctx.tenant)
+                if mock.persist is not None and ctx.method not in ("GET", "HEAD"):
+                    mock.commit(name, ctx.tenant)
             if fault is not None and fault.status is not None:
                 raise self._fault_error(fault, ctx)  # `after`: the change happened
             status, out = reply[0], reply[1]
@@ -182,33 +197,29 @@ class ProviderApp:
             if isinstance(err, Unimplemented) or (fault is not None and fault.allow_undocumented):
                 op = None  # nothing in the spec to hold this answer to
         except Exception as exc:  # a bug in the mock, never the client's fault
-            self.mock.record_error(
-                ServerError(self.provider.name, ctx.tenant, ctx.operation_id, repr(exc), exc)
-            )
+            mock.record_error(ServerError(name, ctx.tenant, ctx.operation_id, repr(exc), exc))
             status, out, headers_out = self._error(MockError(f"Internal mock error: {exc!r}"), ctx)
             op = None  # already recorded; do not report its 500 again as a spec mismatch
-        if self.mock.validate_responses and op is not None:
+        if mock.validate_responses and op is not None:
             problems = op.validate_response(status, out)
             if problems:
                 message = (
                     f"response {status} to {op.operation_id} does not match the spec: "
                     + "; ".join(problems)
                 )
-                self.mock.record_error(
-                    ServerError(self.provider.name, ctx.tenant, op.operation_id, message)
-                )
+                mock.record_error(ServerError(name, ctx.tenant, op.operation_id, message))
                 status, out, headers_out = self._error(MockError(message), ctx)
-        self.mock.journal.record(
-            at=ctx.clock.now() if ctx.clock else self.mock.clock.now(),
-            provider=self.provider.name,
-            tenant=ctx.tenant,
-            operation_id=ctx.operation_id,
-            method=ctx.method,
-            path=ctx.url,
-            query=query,
-            status=status,
-            request_id=ctx.request_id,
-            body=ctx.body,
+        mock.journal.record(
+            (ctx.clock or mock.clock).now(),
+            name,
+            ctx.tenant,
+            ctx.operation_id,
+            ctx.method,
+            ctx.url,
+            query,
+            status,
+            ctx.request_id,
+            ctx.body,
         )
         if early:
             headers_out = {**early, **headers_out}

@@ -86,24 +86,56 @@ def compile_check(schema: Any) -> Check | None:
     if not isinstance(schema, dict) or set(schema) - ANNOTATIONS - SUPPORTED:
         return None
     checks: list[Check] = []
-    for keyword in SUPPORTED & set(schema):
+    for keyword in sorted(SUPPORTED & set(schema), key=_ORDER.index):
         check = _KEYWORDS[keyword](schema[keyword], schema)
         if check is None:
             return None
         checks.append(check)
-    return lambda value: all(check(value) for check in checks)
+    return _all(checks)
+
+
+def _all(checks: list[Check]) -> Check:
+    """One check that passes when every one of `checks` does (no generator per call)."""
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda value: first(value) and second(value)
+
+    def check(value: Any) -> bool:
+        for c in checks:  # noqa: SIM110 - a loop costs less than all() over a generator
+            if not c(value):
+                return False
+        return True
+
+    return check
+
+
+_ISINSTANCE: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "object": dict,
+    "array": list,
+    "boolean": bool,
+}
 
 
 def _type(kinds: Any, _: dict[str, Any]) -> Check | None:
     names = [kinds] if isinstance(kinds, str) else kinds
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return None
+    if len(names) == 1 and names[0] in _ISINSTANCE:
+        cls = _ISINSTANCE[names[0]]
+        return lambda value: isinstance(value, cls)
     return lambda value: any(_is(kind, value) for kind in names)
 
 
 def _enum(options: Any, _: dict[str, Any]) -> Check | None:
     if not isinstance(options, list) or not all(isinstance(o, _SCALARS) for o in options):
         return None
+    if all(type(o) is str for o in options):
+        # Only a string equals a string: a set lookup is the same judgement.
+        strings = frozenset(options)
+        return lambda value: isinstance(value, str) and value in strings
     return lambda value: isinstance(value, _SCALARS) and any(_equal(value, o) for o in options)
 
 
@@ -143,6 +175,9 @@ def _number(bound: Any, bigger: bool) -> Check | None:
 def _required(names: Any, _: dict[str, Any]) -> Check | None:
     if not isinstance(names, list):
         return None
+    if len(names) == 1:
+        name = names[0]
+        return lambda value: not isinstance(value, dict) or name in value
     return lambda value: not isinstance(value, dict) or all(n in value for n in names)
 
 
@@ -157,7 +192,11 @@ def _properties(props: Any, _: dict[str, Any]) -> Check | None:
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return True
-        return all(checks[k](v) for k, v in value.items() if k in checks)
+        for k, v in value.items():
+            c = checks.get(k)
+            if c is not None and not c(v):
+                return False
+        return True
 
     return check
 
@@ -179,14 +218,26 @@ def _items(items: Any, _: dict[str, Any]) -> Check | None:
     return lambda value: not isinstance(value, list) or all(sub(v) for v in value)
 
 
-def _combine(subs: Any, rule: Callable[[int, int], bool]) -> Check | None:
+def _combine(subs: Any, rule: Callable[[int, int], bool] | None) -> Check | None:
+    """allOf (rule None), anyOf, oneOf: `rule(hits, n)` judges how many branches passed."""
     if not isinstance(subs, list) or not subs:
         return None
     compiled = [compile_check(s) for s in subs]
     if any(c is None for c in compiled):
         return None
     checks = [c for c in compiled if c is not None]
-    return lambda value: rule(sum(1 for c in checks if c(value)), len(checks))
+    n = len(checks)
+    if rule is None:
+        return _all(checks)
+
+    def check(value: Any) -> bool:
+        hits = 0
+        for c in checks:
+            if c(value):
+                hits += 1
+        return rule(hits, n)
+
+    return check
 
 
 _KEYWORDS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
@@ -204,7 +255,9 @@ _KEYWORDS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
     "properties": _properties,
     "additionalProperties": _additional,
     "items": _items,
-    "allOf": lambda subs, _: _combine(subs, lambda hits, n: hits == n),
+    "allOf": lambda subs, _: _combine(subs, None),
     "anyOf": lambda subs, _: _combine(subs, lambda hits, n: hits >= 1),
     "oneOf": lambda subs, _: _combine(subs, lambda hits, n: hits == 1),
 }
+# Cheap checks first: a value of the wrong type fails before its pattern or properties run.
+_ORDER = list(_KEYWORDS)

@@ -34,12 +34,38 @@ class Journal:
     def size(self) -> int:
         return self._entries.maxlen or 0
 
-    def record(self, **fields: Any) -> None:
+    def record(
+        self,
+        at: float,
+        provider: str,
+        tenant: str,
+        operation_id: str,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        request_id: str,
+        body: Any = None,
+    ) -> None:
         if self._entries.maxlen == 0:
             return
         with self._lock:
             self._seq += 1
-            self._entries.append(Entry(seq=self._seq, **fields))
+            self._entries.append(
+                Entry(
+                    self._seq,
+                    at,
+                    provider,
+                    tenant,
+                    operation_id,
+                    method,
+                    path,
+                    query,
+                    status,
+                    request_id,
+                    body,
+                )
+            )
 
     def entries(
         self,

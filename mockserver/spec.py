@@ -129,17 +129,31 @@ class Param:
     schema: dict[str, Any]
     validator: Schema
     explode: bool
+    # Worked out once from the fields above (requests read them on every call).
+    label: str = field(init=False)
+    kind: str | None = field(init=False)
+    item_kind: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.label = f"{self.location}.{self.name}"
+        self.kind = _type_of(self.schema)
+        item = self.schema.get("items", {})
+        self.item_kind = _type_of(item) if isinstance(item, dict) else None
 
     def problems(self, value: Any) -> list[dict[str, Any]]:
-        return self.validator.problems(value, f"{self.location}.{self.name}")
+        return self.validator.problems(value, self.label)
 
     def coerce(self, raw: list[str]) -> Any:
-        kind = _type_of(self.schema)
+        kind = self.kind
         if kind == "array":
             values = raw if self.explode else [v for r in raw for v in r.split(",")]
-            item = self.schema.get("items", {})
-            return [_scalar(v, _type_of(item) if isinstance(item, dict) else None) for v in values]
-        return _scalar(raw[-1], kind)
+            return [_scalar(v, self.item_kind) for v in values]
+        if kind in _COERCED:
+            return _scalar(raw[-1], kind)
+        return raw[-1]
+
+
+_COERCED = frozenset({"integer", "number", "boolean"})
 
 
 def _scalar(raw: str, kind: str | None) -> Any:
@@ -197,20 +211,23 @@ class Operation:
         problems: list[dict[str, Any]] = []
         found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for p in self.params:
-            if p.location == "path":
+            location = p.location
+            if location == "path":
                 raw: list[str] | None = [path[p.name]] if p.name in path else None
-            elif p.location == "query":
+            elif location == "query":
                 raw = query.get(p.name)
             else:
                 value = headers.get(p.name)
                 raw = [value] if value is not None else None
             if raw is None:
                 if p.required:
-                    problems.append({"field": f"{p.location}.{p.name}", "message": "is required"})
+                    problems.append({"field": p.label, "message": "is required"})
                 continue
             value = p.coerce(raw)
-            problems.extend(p.problems(value))
-            found[p.location][p.name] = value
+            fast = p.validator.fast
+            if fast is None or not fast(value):
+                problems.extend(p.problems(value))
+            found[location][p.name] = value
         if self.body_types:
             if not body_present:
                 if self.body_required:

@@ -117,8 +117,9 @@ def authenticate(ctx: Ctx) -> None:
 
 
 def public(record: Record, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    keys = fields if fields is not None else record
-    return {k: record[k] for k in keys if not k.startswith("_") and k in record}
+    if fields is None:
+        return {k: v for k, v in record.items() if k[:1] != "_"}
+    return {k: record[k] for k in fields if k[:1] != "_" and k in record}
 
 
 # -- configurations --------------------------------------------------------------------------
@@ -316,7 +317,8 @@ def _change_configuration(ctx: Ctx, dep: Record, cid: str) -> None:
             f"{dep['executableId']}",
             code=CONFIG_MISMATCH,
         )
-    Ctx.require(dep["status"] in CONFIG_CHANGE_FROM, _conflict(dep))
+    if dep["status"] not in CONFIG_CHANGE_FROM:
+        raise _conflict(dep)
     dep.update(
         configurationId=cid,
         configurationName=new["name"],
@@ -330,7 +332,8 @@ def _change_configuration(ctx: Ctx, dep: Record, cid: str) -> None:
 
 
 def _stop(ctx: Ctx, dep: Record) -> None:
-    Ctx.require(dep["status"] in STOP_FROM, _conflict(dep))
+    if dep["status"] not in STOP_FROM:
+        raise _conflict(dep)
     dep.update(targetStatus="STOPPED", lastOperation="UPDATE")
     LIFECYCLE.enter(dep, "STOPPING", ctx.now())
 
@@ -356,7 +359,8 @@ def modify_deployment(ctx: Ctx) -> Reply:
 
 
 def _delete(ctx: Ctx, dep: Record) -> None:
-    Ctx.require(dep["status"] in DELETE_FROM, _conflict(dep))
+    if dep["status"] not in DELETE_FROM:
+        raise _conflict(dep)
     now = ctx.now()
     dep.update(
         targetStatus="DELETED",
