@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from mockserver.errors import Invalid, MockError, PayloadTooLarge, Unimplemented
@@ -26,11 +27,11 @@ from mockserver.providers.base import Ctx, Provider
 class RequestHeaders(dict[str, str]):
     """Request headers by lowercase name (ASGI sends names lowercased); the first value wins."""
 
-    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+    @classmethod
+    def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
+        pairs = raw if isinstance(raw, list | tuple) else list(raw)
         # Filled last to first, so the first of repeated headers is the one kept.
-        super().__init__(
-            [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw][::-1]
-        )
+        return cls({n.decode("latin-1").lower(): v.decode("latin-1") for n, v in reversed(pairs)})
 
     def __getitem__(self, name: str) -> str:
         return super().__getitem__(name.lower())
@@ -42,7 +43,7 @@ class RequestHeaders(dict[str, str]):
         return super().get(name.lower(), default)
 
 
-_JSON = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps builds one per call
+_STDLIB_JSON = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps builds one per call
 _GET = dict.get  # header lookups by a name already lowercase, skipping RequestHeaders.get
 
 
@@ -61,7 +62,7 @@ class ProviderApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        headers = RequestHeaders(scope["headers"])
+        headers = RequestHeaders.from_asgi(scope["headers"])
         try:
             raw: bytes | MockError = await self._read(receive, headers)
         except MockError as err:
@@ -71,7 +72,7 @@ class ProviderApp:
         if body is None:
             content = b""
         elif media.endswith("json"):
-            content = _JSON(body).encode()
+            content = encode_json(body)
         else:
             content = str(body).encode()
         out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
@@ -252,12 +253,26 @@ async def _hang_up(send: Send) -> None:
     await asyncio.sleep(0)  # let the server see the connection go before the app returns
 
 
+def encode_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson writes it several times faster than the standard library;
+    what orjson declines (integers beyond 64 bits, non-string keys) the standard library writes.
+    """
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return _STDLIB_JSON(body).encode()
+
+
 def parse_body(raw: bytes) -> tuple[Any, bool]:
     """The JSON body and whether there was one; `Invalid` for bytes that are not JSON."""
     if not raw.strip():
         return None, False
     try:
-        return json.loads(raw), True
+        if 0 < raw[0] < 0x80 and (len(raw) == 1 or raw[1]):
+            # What json.loads(bytes) would detect as UTF-8, decoded the way it decodes it,
+            # without its encoding detection in Python on every request.
+            return json.loads(raw.decode("utf-8", "surrogatepass")), True
+        return json.loads(raw), True  # a BOM, UTF-16 or UTF-32: json.loads works it out
     except UnicodeDecodeError as exc:
         raise Invalid("Request body is not valid UTF-8", kind="body") from exc
     except (ValueError, RecursionError) as exc:

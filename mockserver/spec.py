@@ -29,6 +29,7 @@ from mockserver.errors import ConfigError, Invalid, MethodNotAllowed, NotFound
 from mockserver.fastcheck import Check, compile_check
 
 MAX_PROBLEMS = 20  # per value: a 200 000-item array gets 20 reasons, not 200 000
+MATCHES_KEPT = 4096  # routing results remembered per spec (forgotten all at once when full)
 MAX_EXPLAINED = 1000  # a larger invalid container is refused without a per-item explanation
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _FORMATS = FormatChecker()
@@ -148,12 +149,12 @@ class Param:
         if kind == "array":
             values = raw if self.explode else [v for r in raw for v in r.split(",")]
             return [_scalar(v, self.item_kind) for v in values]
-        if kind in _COERCED:
+        if kind in ("integer", "number", "boolean"):
             return _scalar(raw[-1], kind)
         return raw[-1]
 
 
-_COERCED = frozenset({"integer", "number", "boolean"})
+_COERCED = frozenset({"integer", "number", "boolean", "array"})
 
 
 def _scalar(raw: str, kind: str | None) -> Any:
@@ -211,23 +212,24 @@ class Operation:
         problems: list[dict[str, Any]] = []
         found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for p in self.params:
-            location = p.location
+            location, name = p.location, p.name
             if location == "path":
-                raw: list[str] | None = [path[p.name]] if p.name in path else None
+                value = path.get(name)
+                raw: list[str] | None = None if value is None else [value]
             elif location == "query":
-                raw = query.get(p.name)
+                raw = query.get(name)
             else:
-                value = headers.get(p.name)
-                raw = [value] if value is not None else None
+                value = headers.get(name)
+                raw = None if value is None else [value]
             if raw is None:
                 if p.required:
                     problems.append({"field": p.label, "message": "is required"})
                 continue
-            value = p.coerce(raw)
+            value = raw[-1] if p.kind not in _COERCED else p.coerce(raw)
             fast = p.validator.fast
             if fast is None or not fast(value):
                 problems.extend(p.problems(value))
-            found[location][p.name] = value
+            found[location][name] = value
         if self.body_types:
             if not body_present:
                 if self.body_required:
@@ -274,6 +276,8 @@ class Spec:
         )
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[re.Pattern[str], str, dict[str, Operation]]] = []
+        # (method, path) -> what it matched: clients call the same URLs again and again.
+        self._matched: dict[tuple[str, str], tuple[Operation, dict[str, str]]] = {}
         self._build()
 
     # -- building -----------------------------------------------------------------------------
@@ -426,6 +430,15 @@ class Spec:
 
     # -- routing ------------------------------------------------------------------------------
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
+        found = self._matched.get((method, path))
+        if found is None:
+            found = self._match(method, path)
+            if len(self._matched) >= MATCHES_KEPT:
+                self._matched.clear()
+            self._matched[(method, path)] = found
+        return found[0], dict(found[1])
+
+    def _match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
         # The most specific template that matches names the resource (`/deployments/$count`
         # before `/deployments/{id}`); a method it lacks is a 405, not another resource's route.
         for regex, _template, methods in self._routes:
