@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep state in this SQLite file across restarts (default: memory)",
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log a line per request (for load tests: the log costs more than the mock)",
+    )
     from mockserver.contract.command import add_parser as add_contract
 
     add_contract(sub)
@@ -113,7 +119,14 @@ def serve(args: argparse.Namespace) -> int:
     if providers and len(providers) == 1:
         print(f"deploymock: {providers[0]:<16} {base}/ (root)", file=sys.stderr)
     print(f"deploymock: admin            {base}/__admin", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, **tls)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        **tls,
+    )
     return 0
 
 

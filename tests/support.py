@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import pytest
 
@@ -25,10 +26,12 @@ def serving(
     *args: str,
     command: tuple[str, ...] = (sys.executable, "-m", "mockserver"),
     env: dict[str, str] | None = None,
+    stdout: IO[str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
     port = free_port()
     proc = subprocess.Popen(
         [*command, "serve", "--port", str(port), *args],
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         env=env,

@@ -54,6 +54,24 @@ def test_serve_one_provider_at_the_root_with_response_validation() -> None:
         assert httpx.get(f"{url}/__admin/").json()["validate_responses"] is True
 
 
+@pytest.mark.parametrize("quiet", [False, True], ids=["access log", "--no-access-log"])
+def test_serve_logs_each_request_unless_told_not_to(tmp_path: Path, quiet: bool) -> None:
+    log = tmp_path / "stdout.txt"
+    with (
+        log.open("w") as out,
+        serving(*(["--no-access-log"] if quiet else []), stdout=out) as (
+            url,
+            proc,
+            _lines,
+        ),
+    ):
+        assert httpx.get(f"{url}/sap_ai_core/v2/lm/deployments", headers=SAP).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    logged = "GET /sap_ai_core/v2/lm/deployments HTTP/1.1" in log.read_text()
+    assert logged is not quiet
+
+
 def test_serve_https_with_a_self_signed_certificate() -> None:
     with serving("--self-signed") as (url, _, _lines):
         r = httpx.get(f"{url}/sap_ai_core/v2/lm/deployments", headers=SAP, verify=False)
