@@ -213,9 +213,11 @@ def test_a_zero_ttl_deployment_can_be_read_after_its_202(
     assert_error(api.get(f"{DEPLOYMENTS}/{did}"), 404)
 
 
-@pytest.mark.parametrize("ttl", ["4.5h", "4h30m", "10s", ""])
-def test_invalid_ttl_is_400(api: httpx.Client, ttl: str) -> None:
+@pytest.mark.parametrize("ttl", ["4.5h", "4h30m", "10s", "", "5,"])
+def test_invalid_ttl_is_400_and_creates_nothing(api: httpx.Client, ttl: str) -> None:
+    # "5," matches upstream's pattern (its character class has a comma) but names no unit.
     assert_error(api.post(DEPLOYMENTS, json={"configurationId": config(api), "ttl": ttl}), 400)
+    assert api.get(DEPLOYMENTS).json()["count"] == 0
 
 
 # -- reads -----------------------------------------------------------------------------------
