@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from schemathesis.core import NOT_SET
 
 from mockserver.app import discover
 from mockserver.contract.hints import Hints, TenantPlace
@@ -80,6 +81,10 @@ def test_forbidden_rules_match_bodies():
     ).forbidden[0]
     assert patch.covers([{"op": "replace", "path": "/a/b", "value": 1}])
     assert not patch.covers([{"op": "replace", "path": "/ab", "value": 1}])
+    # Negative cases send anything, or no body at all (a check once crashed on NOT_SET).
+    for body in (NOT_SET, None, 5, "/a", {"op": "replace", "path": "/a"}):
+        assert not patch.covers(body), body
+        assert not rule.covers(body), body
 
 
 def test_an_undocumented_error_status_still_needs_the_vendor_format():
