@@ -53,12 +53,15 @@ class Forbidden:
     patch_paths: tuple[str, ...] | None = None
 
     def covers(self, body: Any) -> bool:
-        """Whether an update body is one this rule is about."""
+        """Whether an update body is one this rule is about. Any body may come here: negative
+        cases send scalars, objects for a JSON Patch, or no body at all (Schemathesis' NotSet)."""
         if self.body_keys is not None:
             return isinstance(body, dict) and bool(self.body_keys & set(body))
         if self.patch_paths is not None:
-            paths = [op.get("path", "") for op in body if isinstance(op, dict)] if body else []
-            return isinstance(body, list) and any(
+            if not isinstance(body, list):
+                return False
+            paths = [op.get("path", "") for op in body if isinstance(op, dict)]
+            return any(
                 str(p) == prefix or str(p).startswith(prefix.rstrip("/") + "/")
                 for p in paths
                 for prefix in self.patch_paths

@@ -323,6 +323,21 @@ def metadata_software_deployments(ctx: Ctx) -> Reply:
     return 200, {"metadata": [public(c) for c in configs]}
 
 
+# Contract hints (mockserver/contract/hints.py), true for Heat and for RTS, which runs Heat. A
+# PUT is synchronous (200, the change applied) and no state refuses it or a DELETE, so there are
+# no transitional, failed or forbidden states. IN_PROGRESS is not transitional in the hints'
+# sense: it ends only when the agent on the named server signals, so a deployment a run creates
+# may stay IN_PROGRESS for good. That signal (not part of this API) is also why a live
+# deployment's status, reason, outputs and `updated_time` may change between two reads
+# (vendors.md section 3.3).
+CONTRACT: Mapping[str, Any] = {
+    "state": "/software_deployment/status",
+    "volatile": [
+        f"/software_deployment/{name}"
+        for name in ("status", "status_reason", "output_values", "updated_time")
+    ],
+}
+
 HANDLERS = {
     "listVersions": list_versions,
     "showVersionV1": list_versions,
@@ -351,4 +366,5 @@ def build(flavor: Flavor) -> Provider:
         client_headers=lambda tenant: {"X-Auth-Token": "deploymock"},
         options={"identity_uri": flavor.identity_uri},
         description=flavor.description,
+        contract=CONTRACT,
     )

@@ -397,6 +397,50 @@ def batch_modify_deployments(ctx: Ctx) -> Reply:
     return 202, {"deployments": results}
 
 
+# Contract hints (mockserver/contract/hints.py), from vendors.md section 1.5. A deployment goes
+# UNKNOWN -> PENDING -> RUNNING by itself; a configuration change goes back to PENDING and ends
+# RUNNING or DEAD; a stop goes STOPPING -> STOPPED. A stop needs PENDING or RUNNING, a
+# configuration change PENDING, RUNNING or DEAD, a delete UNKNOWN, STOPPED or DEAD (so a
+# running deployment is stopped before the cleanup deletes it). SAP documents 412 on PATCH and
+# DELETE and code 01010076 for "status cannot be changed". What the lifecycle writes as time
+# passes is volatile on a live server.
+CONTRACT: dict[str, Any] = {
+    "state": "/status",
+    "transitional": ["UNKNOWN", "PENDING", "STOPPING"],
+    "failed": ["DEAD"],
+    "volatile": [
+        "/status",
+        "/statusMessage",
+        "/modifiedAt",
+        "/deploymentUrl",
+        "/latestRunningConfigurationId",
+        "/startTime",
+        "/completionTime",
+    ],
+    "forbidden": [
+        {
+            "operation": "deployment.modify",
+            "body_keys": ["targetStatus"],
+            "states": ["UNKNOWN", "STOPPING", "STOPPED", "DEAD"],
+            "status": 412,
+        },
+        {
+            "operation": "deployment.modify",
+            "body_keys": ["configurationId"],
+            "states": ["UNKNOWN", "STOPPING", "STOPPED"],
+            "status": 412,
+        },
+        {
+            "operation": "deployment.delete",
+            "states": ["PENDING", "RUNNING", "STOPPING"],
+            "status": 412,
+        },
+    ],
+    "cleanup": {
+        "deployment.delete": {"operation": "deployment.modify", "body": {"targetStatus": "STOPPED"}}
+    },
+}
+
 PROVIDER = Provider(
     name="sap_ai_core",
     spec="sap_ai_core.yaml",
@@ -409,6 +453,7 @@ PROVIDER = Provider(
     },
     delays=DELAYS,
     outcomes=frozenset({"RUNNING", "DEAD", "PENDING"}),
+    contract=CONTRACT,
     handlers={
         "configuration.create": create_configuration,
         "configuration.query": query_configurations,

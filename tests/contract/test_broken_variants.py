@@ -2,8 +2,10 @@
 
 Each variant replaces one piece of the real provider (a handler, the error renderer, the
 authentication, the tenant) with a subtly wrong one, and the test asserts that the check made
-for that mistake reports it. The suite runs small and focused (a few operations, few examples)
-so each variant takes seconds; the same options against the real provider find nothing.
+for that mistake reports it. The run checks the contract of the package's provider of that name,
+its hints (`Provider.contract`) included, whatever the mock serves. The suite runs small and
+focused (a few operations, few examples) so each variant takes seconds; the same options
+against the real provider find nothing.
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from mockserver.contract import ContractOptions, ContractReport, run_contract
 from mockserver.providers import ibm_wml as wml
 from mockserver.providers import sap_ai_core as sap
 from mockserver.providers.base import Ctx, Reply
-from tests.contract import recommended_hints
 from tests.contract.known_issues import unexpected
 
 pytestmark = pytest.mark.slow
 
-SAP_HINTS = recommended_hints.SAP_AI_CORE
 LIFECYCLE_OPS = ("configuration.create", "deployment.create", "deployment.modify", "deployment.get")
 
 
@@ -154,7 +154,7 @@ def test_a_changed_read_only_field_fails_read_only_unchanged(monkeypatch):
 def test_an_update_a_state_forbids_fails_forbidden_state_update(monkeypatch):
     # With time standing still, every deployment stays UNKNOWN, where a stop is refused.
     variant = with_handlers(**{"deployment.modify": modify_in_any_state})
-    report = run_variant(monkeypatch, variant, hints=SAP_HINTS, **{**STATEFUL, "tick": 0})
+    report = run_variant(monkeypatch, variant, **{**STATEFUL, "tick": 0})
     assert "forbidden_state_update" in report.failed_checks, report.summary()
     assert "which forbids it" in report.failures("forbidden_state_update")[0].message
 
@@ -162,7 +162,7 @@ def test_an_update_a_state_forbids_fails_forbidden_state_update(monkeypatch):
 @pytest.mark.parametrize("tick", [0, 1])
 def test_the_real_provider_passes_the_same_runs_with_its_hints(monkeypatch, tick):
     """The control: what finds the broken variants finds nothing in the real provider."""
-    report = run_variant(monkeypatch, sap.PROVIDER, hints=SAP_HINTS, **{**STATEFUL, "tick": tick})
+    report = run_variant(monkeypatch, sap.PROVIDER, **{**STATEFUL, "tick": tick})
     assert not unexpected("sap_ai_core", report), report.summary()
     applied = {name: stat.applied for name, stat in report.checks.items() if stat.applied}
     for check in (
@@ -198,11 +198,17 @@ def test_the_walk_alone_finds_a_json_patch_that_is_not_persisted(monkeypatch):
     assert "/metadata/name" in report.failures("update_visible")[0].message
 
 
-@pytest.mark.parametrize("provider", sorted(recommended_hints.HINTS))
-def test_the_recommended_hints_hold_for_the_real_provider(provider):
-    options = ContractOptions(
-        max_examples=15, hints=recommended_hints.HINTS[provider], phases=("stateful", "walk")
-    )
+HINTED = sorted(name for name, provider in mockserver.app.discover().items() if provider.contract)
+
+
+def test_the_lifecycle_providers_carry_hints():
+    assert {"sap_ai_core", "ibm_wml"} <= set(HINTED)
+
+
+@pytest.mark.parametrize("provider", HINTED)
+def test_a_providers_hints_hold_for_it(provider):
+    """What a live run of `deploymock contract PROVIDER` assumes by default, true of the mock."""
+    options = ContractOptions(max_examples=15, phases=("stateful", "walk"))
     report = run_contract(provider, options=options)
     assert not unexpected(provider, report), report.summary()
     assert report.checks["update_visible"].applied, report.summary()

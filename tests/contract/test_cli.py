@@ -26,11 +26,6 @@ pytestmark = pytest.mark.slow
 WML_TOKEN = token_for(DEFAULT_USER)
 WML = {"Authorization": f"Bearer {WML_TOKEN}"}
 VERSION = {"version": "2026-10-14"}
-SAP_HINTS = """
-cleanup:
-  deployment.delete: {operation: deployment.modify, body: {targetStatus: STOPPED}}
-settle: 0.05
-"""
 
 
 @pytest.fixture(scope="module")
@@ -110,29 +105,34 @@ def test_a_live_run_cleans_up_writes_junit_and_leaves_others_alone(server, tmp_p
     assert suite.find("testcase[@name='cleanup']") is not None
 
 
-def test_a_hint_lets_the_cleanup_stop_running_deployments_first(server, tmp_path: Path):
-    hints = tmp_path / "sap.yaml"
-    hints.write_text(SAP_HINTS)
+@pytest.mark.parametrize("hints", ["", "cleanup: {}\n"], ids=["provider hints", "no cleanup hint"])
+def test_the_providers_hints_let_the_cleanup_stop_a_deployment_first(tmp_path: Path, hints):
+    # A stop takes 2 s here, so the walk's own DELETE (right after its stop) is refused with
+    # 412 and the deployment is left to the cleanup. SAP's cleanup hint, which the CLI uses by
+    # default, stops it and retries the delete every second; without it the delete is refused.
+    hints_file = tmp_path / "sap.yaml"
+    hints_file.write_text("settle: 1\n" + hints)
     group = "rg-e2e"
-    out = contract(
-        "sap_ai_core",
-        "--url",
-        f"{server}/sap_ai_core",
-        "--token",
-        "t",
-        "--tenant",
-        group,
-        "--any-token",
-        "--max-examples",
-        "5",
-        "--phases",
-        "stateful",
-        "--hints",
-        str(hints),
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert not state(server, "sap_ai_core", group).get("deployment")
-    assert "kept (no delete operation)" in out.stdout  # configurations: SAP cannot delete them
+    with serving("--delay", "schedule=0", "--delay", "start=0", "--delay", "stop=2") as (
+        url,
+        _proc,
+        _lines,
+    ):
+        out = contract(
+            "sap_ai_core",
+            *("--url", f"{url}/sap_ai_core", "--token", "t", "--tenant", group, "--any-token"),
+            *("--phases", "walk", "--hints", str(hints_file)),
+        )
+        left = state(url, "sap_ai_core", group).get("deployment")
+    assert "cleanup: deleting 1 resource(s)" in out.stdout, out.stdout + out.stderr
+    if hints:
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert left, "without the hint the running deployment cannot be deleted"
+        assert "1 left" in out.stdout
+    else:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert not left
+        assert "1 deleted, 1 kept (no delete operation), 0 left" in out.stdout
 
 
 def test_failures_exit_1_and_land_in_the_junit_xml(server, tmp_path: Path):

@@ -160,16 +160,9 @@ def test_the_ledger_records_creates_from_links_and_closes_deletes(sap):
     assert entry.state == "deleted"
 
 
-def test_cleanup_prepares_a_refused_delete_with_the_hinted_update():
-    hints = {
-        "cleanup": {
-            "deployment.delete": {
-                "operation": "deployment.modify",
-                "body": {"targetStatus": "STOPPED"},
-            }
-        }
-    }
-    sap = profile_for(provider_named("sap_ai_core"), hints)
+def test_cleanup_prepares_a_refused_delete_with_the_hinted_update(sap):
+    # SAP's own cleanup hint: stop the deployment, then delete it.
+    assert "deployment.delete" in sap.hints.cleanup
     server = FakeServer(created("mine000001"), Resp(412), Resp(202), Resp(412), Resp(202))
     g = gate(sap, server, safe=True)
     g.send(Req("POST", SAP))
@@ -186,11 +179,31 @@ def test_cleanup_prepares_a_refused_delete_with_the_hinted_update():
     assert server.seen[-1].headers["authorization"] == "Bearer t"
 
 
+REFUSED = Resp(412, {}, b'{"error": "RUNNING"}')
+
+
 def test_cleanup_reports_what_it_could_not_delete(sap):
-    server = FakeServer(created("mine000001"), Resp(412, {}, b'{"error": "RUNNING"}'))
+    # The server refuses the delete and the stop the hint sends first, every time; a fake
+    # server that answered 404 after its script would say the deployment was gone.
+    server = FakeServer(created("mine000001"), *[REFUSED] * 7)
     g = gate(sap, server, safe=True)
     g.send(Req("POST", SAP))
-    g.ledger.cleanup(g, headers={}, wait=lambda s: None)
+    waited: list[float] = []
+    g.ledger.cleanup(g, headers={}, wait=waited.append)
     [entry] = g.ledger.entries
     assert entry.state == "left"
     assert "412" in entry.note
+    assert [r.method for r in server.seen[1:]] == ["DELETE", "PATCH", *["DELETE"] * 5]
+    assert waited == [sap.settle] * 5
+
+
+def test_without_a_cleanup_hint_a_refused_delete_is_reported_at_once():
+    bare = profile_for(provider_named("sap_ai_core"), {"cleanup": {}})
+    server = FakeServer(created("mine000001"), REFUSED)
+    g = gate(bare, server, safe=True)
+    g.send(Req("POST", SAP))
+    g.ledger.cleanup(g, headers={}, wait=lambda s: pytest.fail("nothing to wait for"))
+    [entry] = g.ledger.entries
+    assert entry.state == "left"
+    assert "412" in entry.note
+    assert [r.method for r in server.seen[1:]] == ["DELETE"]

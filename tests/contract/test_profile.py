@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from schemathesis.core import NOT_SET
 
 from mockserver.app import discover
 from mockserver.contract.hints import Hints, TenantPlace
+from mockserver.contract.profile import pointer
 from mockserver.contract.runner import profile_for, provider_named
 
 PROVIDERS = sorted(discover())
@@ -80,6 +82,28 @@ def test_forbidden_rules_match_bodies():
     ).forbidden[0]
     assert patch.covers([{"op": "replace", "path": "/a/b", "value": 1}])
     assert not patch.covers([{"op": "replace", "path": "/ab", "value": 1}])
+    # Negative cases send anything, or no body at all (a check once crashed on NOT_SET).
+    for body in (NOT_SET, None, 5, "/a", {"op": "replace", "path": "/a"}):
+        assert not patch.covers(body), body
+        assert not rule.covers(body), body
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_providers_hints_name_what_its_spec_has(name):
+    profile = profile_for(provider_named(name))
+    hints, operations = profile.hints, profile.spec.operations
+    readable = set().union(
+        *(profile.readable(op) for op in operations.values() if op.method == "GET")
+    )
+    for where in filter(None, (hints.state, *hints.volatile)):
+        assert pointer(where)[0] in readable, where
+    for rule in hints.forbidden:
+        assert rule.operation in operations, rule
+    for delete, prepare in hints.cleanup.items():
+        assert operations[delete].method == "DELETE"
+        assert prepare.operation in operations
+    if hints.transitional or hints.failed or hints.forbidden:
+        assert hints.state, "states without a pointer to read them from"
 
 
 def test_an_undocumented_error_status_still_needs_the_vendor_format():

@@ -99,4 +99,5 @@ PROVIDER = Provider(
     # POST /__admin/providers/ibm_wml/set_role {"tenant": <space id | project:<id>>, "user", "role"}
     admin={"set_role": lambda store, args: set_member(store, args["user"], args.get("role"))},
     description="IBM watsonx.ai Runtime (WML v4) deployments and models",
+    contract=deployments.CONTRACT,
 )

@@ -103,6 +103,27 @@ LIFECYCLE = Lifecycle(
     on_enter={"ready": _ready, "failed": _failed},
 )
 
+# Contract hints (mockserver/contract/hints.py), from vendors.md section 2.4: a deployment goes
+# `initializing -> ready`, a restart patch `updating -> ready`, or `failed` with the previous
+# values back; the SDK polls `entity.status.state` while it is initializing or updating. A
+# restart patch of a busy deployment is a 409 here (IBM does not say which error it is:
+# vendors.md open question 4). The status (state, message, failure, urls) and `modified_at`
+# move on their own.
+CONTRACT: dict[str, Any] = {
+    "state": "/entity/status/state",
+    "transitional": sorted(BUSY),
+    "failed": ["failed"],
+    "volatile": ["/entity/status", "/metadata/modified_at"],
+    "forbidden": [
+        {
+            "operation": "deploymentsUpdate",
+            "patch_paths": [path for path, rule in RULES.items() if rule.restart],
+            "states": sorted(BUSY),
+            "status": 409,
+        }
+    ],
+}
+
 
 # -- reading ---------------------------------------------------------------------------------
 def _settled(ctx: Ctx, dep: Record) -> Record:

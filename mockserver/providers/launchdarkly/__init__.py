@@ -104,6 +104,11 @@ def guarded(handler: Handler) -> Handler:
     return run
 
 
+# No contract hints (mockserver/contract/hints.py): a deployment has no asynchronous lifecycle
+# (a PATCH answers 200 with the result, its `status` is whatever events and patches set), no
+# documented state refuses a PATCH, and no documented member changes without a request. The
+# pull-request counters and `leadTime` come from the source-control integration, and
+# LaunchDarkly does not say whether they can change later (vendors.md section 5).
 PROVIDER = Provider(
     name="launchdarkly",
     spec="launchdarkly.yaml",
