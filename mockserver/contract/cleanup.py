@@ -118,7 +118,7 @@ class Ledger:
             request = entry.delete.replace(headers={**headers, **entry.delete.headers})
             resp = gate.send(request, kind="cleanup")
             prepare = self.profile.hints.cleanup.get(entry.delete_op)
-            if _gone(resp) or prepare is None:
+            if _gone(resp) or prepare is None or not self._state_refusal(entry.delete_op, resp):
                 self._settle(entry, resp)
                 continue
             self._prepare(gate, entry, request, prepare.operation, prepare.body)
@@ -128,6 +128,13 @@ class Ledger:
                 if _gone(resp):
                     break
             self._settle(entry, resp)
+
+    def _state_refusal(self, delete_op: str, resp: Resp) -> bool:
+        """Whether a refused delete is the resource's state talking (what the cleanup hint is
+        for): a status the hints name for that delete, else 409 or 412. Not a 401 or a 400,
+        which no update before the delete would mend."""
+        named = {f.status for f in self.profile.hints.forbidden if f.operation == delete_op}
+        return resp.status in (named or {409, 412})
 
     def _prepare(self, gate: Gate, entry: Created, delete: Req, op_id: str, body: Any) -> None:
         op = self.profile.spec.operations.get(op_id)

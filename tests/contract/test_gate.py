@@ -197,6 +197,20 @@ def test_cleanup_reports_what_it_could_not_delete(sap):
     assert waited == [sap.settle] * 5
 
 
+@pytest.mark.parametrize("status", [401, 403, 400])
+def test_a_delete_refused_for_another_reason_than_state_is_not_prepared(sap, status):
+    # The cleanup hint mends a state that refuses a delete (SAP: 412); a stop would not mend
+    # bad credentials, so the run reports the refusal at once instead of waiting five times.
+    server = FakeServer(created("mine000001"), Resp(status, {}, b'{"error": "no"}'))
+    g = gate(sap, server, safe=True)
+    g.send(Req("POST", SAP))
+    g.ledger.cleanup(g, headers={}, wait=lambda s: pytest.fail("nothing to wait for"))
+    [entry] = g.ledger.entries
+    assert entry.state == "left"
+    assert str(status) in entry.note
+    assert [r.method for r in server.seen[1:]] == ["DELETE"]
+
+
 def test_without_a_cleanup_hint_a_refused_delete_is_reported_at_once():
     bare = profile_for(provider_named("sap_ai_core"), {"cleanup": {}})
     server = FakeServer(created("mine000001"), REFUSED)
