@@ -8,7 +8,9 @@ not pay for Schemathesis). They act only on a contract run's schema, whose app c
 1. `update_visible`: an accepted PUT/PATCH shows on the next read, exactly as asked (merge
    semantics for an object body, non-empty values only; RFC 6902 for a JSON Patch, whose
    paths may address a read's top level or one envelope down); with hints, an asynchronous one
-   shows a transitional state first and, once settled, a final state that keeps the change.
+   shows a transitional state first (in process) and, once settled, a final state that keeps
+   the change. On a live server the run polls for the end, within `--settle-samples` and
+   `--settle-budget` (`mockserver/contract/settle.py`).
 2. `rejected_update_unchanged`: a 4xx to a change leaves the resource byte-equal.
 3. `vendor_error_format`: every 4xx/5xx body validates against the error schema the spec
    documents for that status (else against the vendor's error schemas).
@@ -29,6 +31,7 @@ import jsonpatch
 import schemathesis
 
 from mockserver.contract.profile import MISSING, UPDATES, Pointer, dig, pointer
+from mockserver.contract.settle import NO_STATE
 
 if TYPE_CHECKING:
     from mockserver.contract.context import Read, RunContext
@@ -313,27 +316,45 @@ def update_visible(ctx: Any, response: Any, case: Any) -> bool | None:
     if wrong:
         raise AssertionError(f"{_where(case, response)}, but the next read shows {wrong}")
     if response.status_code == 202:
-        _settled(run, case, response, after, changes)
+        _settled(run, op.operation_id, case, response, after, changes)
     return None
 
 
 def _settled(
-    run: RunContext, case: Any, response: Any, after: Read, changes: list[tuple[Pointer, Any]]
+    run: RunContext,
+    operation: str,
+    case: Any,
+    response: Any,
+    after: Read,
+    changes: list[tuple[Pointer, Any]],
 ) -> None:
-    hints, target = run.profile.hints, run.target
-    if hints.state is None or target.advance is None:
+    """An accepted asynchronous update ends: it leaves the transitional states within the
+    settle time, in a failed state or with the change kept. In process the clock jumps; live,
+    the run polls (`mockserver/contract/settle.py`)."""
+    hints, target, settling = run.profile.hints, run.target, run.settling
+    if hints.state is None:
+        settling.skipped[NO_STATE] += 1
         return
-    state = dig(after.doc, pointer(hints.state))
-    if hints.transitional and state not in hints.transitional:
-        raise AssertionError(
-            f"{_where(case, response)}, but the next read shows state {state!r}, not one of the "
-            f"transitional states {sorted(hints.transitional)}"
-        )
-    target.advance(run.profile.settle)
-    final = run.read_again(after)
+    where = pointer(hints.state)
+    if target.advance is None:
+        final = _follow_live(run, operation, after, where)
+        if final is None:
+            return
+    else:
+        # In process time stands still between the 202 and the read: it must be mid-way.
+        state = dig(after.doc, where)
+        if hints.transitional and state not in hints.transitional:
+            raise AssertionError(
+                f"{_where(case, response)}, but the next read shows state {state!r}, not one of "
+                f"the transitional states {sorted(hints.transitional)}"
+            )
+        target.advance(run.profile.settle)
+        final = run.read_again(after)
+        if not settling.ended(operation, final):
+            return
     if not _ok(final.response):
         return  # gone meanwhile (a time to live ran out): nothing more to see
-    state = dig(final.doc, pointer(hints.state))
+    state = dig(final.doc, where)
     if state in hints.transitional:
         raise AssertionError(
             f"{_where(case, response)}, and {run.profile.settle:g} s later the state is still "
@@ -344,6 +365,22 @@ def _settled(
         raise AssertionError(
             f"{_where(case, response)}; once settled in state {state!r}, the read shows {wrong}"
         )
+
+
+def _follow_live(run: RunContext, operation: str, after: Read, where: Pointer) -> Read | None:
+    """On a live server, poll until the state leaves the transitional states (or the settle
+    time is over), within the run's samples and budget (`mockserver/contract/settle.py`): the
+    last read, or None when the update is not followed or was cut short. Time passes between
+    the 202 and the first read here, so a fast server may show the end already; that is fine."""
+    transitional, settle = run.profile.hints.transitional, run.profile.settle
+
+    def pending(read: Read) -> bool:
+        return _ok(read.response) and dig(read.doc, where) in transitional
+
+    if pending(after) and not run.settling.admit(operation, settle):
+        return None
+    final = run.settling.follow(after, run.poll, pending, settle)
+    return final if run.settling.ended(operation, final) else None
 
 
 # -- 4. unknown ids, missing credentials, other tenants ------------------------------------

@@ -24,7 +24,8 @@ On a live server the run is careful (`gate.py`): it changes and deletes only wha
 changes never), deletes everything it created at the end, also after a failure or Ctrl-C
 (`cleanup.py`), waits out 429s, keeps to `--rate-limit` and stops at `--max-requests`
 (10000 by default). `--read-only` sends only GET and HEAD. Against `deploymock serve`, which
-accepts any token, add `--any-token`.
+accepts any token, add `--any-token`. It follows an accepted asynchronous update to its end by
+polling, within `--settle-samples` and `--settle-budget` (`settle.py`).
 
 What a spec cannot say, `Provider(contract=...)` hints or `--hints FILE` can: where the tenant
 goes, which states forbid which updates, what to send before a refused delete (`hints.py`).

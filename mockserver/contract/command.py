@@ -56,6 +56,28 @@ def add_parser(sub: Any) -> None:
         metavar="OPERATION_ID",
         help="test only this operation (repeatable)",
     )
+    p.add_argument(
+        "--settle",
+        type=float,
+        metavar="SECONDS",
+        help="seconds an asynchronous update may take to end (the 'settle' hint; "
+        "default: the provider's)",
+    )
+    p.add_argument(
+        "--settle-samples",
+        type=int,
+        default=3,
+        metavar="N",
+        help="live: follow at most N accepted asynchronous updates per operation to their end, "
+        "polling (default 3; 0: none)",
+    )
+    p.add_argument(
+        "--settle-budget",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="live: at most this many seconds in all waiting for updates to end (default 600)",
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--ca-cert", help="trust this CA bundle (PEM) for https")
@@ -85,15 +107,19 @@ def _headers(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _hints(path: str | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    import yaml
+def _hints(path: str | None, settle: float | None) -> dict[str, Any] | None:
+    loaded: dict[str, Any] | None = None
+    if path is not None:
+        import yaml
 
-    loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(loaded, dict):
-        raise ValueError(f"{path}: hints must be a mapping")
-    return loaded
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: hints must be a mapping")
+    if settle is None:
+        return loaded
+    if settle <= 0:
+        raise ValueError("--settle must be more than 0 seconds")
+    return {**(loaded or {}), "settle": settle}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
             operations=tuple(args.operation),
             max_requests=args.max_requests or (10_000 if args.url else None),
             rate_limit=args.rate_limit,
-            hints=_hints(args.hints),
+            hints=_hints(args.hints, args.settle),
+            settle_samples=args.settle_samples,
+            settle_budget=args.settle_budget,
             exclude_checks=tuple(args.exclude_check),
             any_token=args.any_token,
             timeout=args.timeout,

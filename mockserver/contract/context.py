@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from mockserver.contract.gate import Gate, Req, Resp, lower_headers
 from mockserver.contract.profile import Profile, fill
+from mockserver.contract.settle import Settling
 
 if TYPE_CHECKING:
     from mockserver.spec import Operation
@@ -77,6 +78,7 @@ class RunContext:
     after: _Bounded = field(default_factory=lambda: _Bounded(256))
     probed: Counter[tuple[str, str]] = field(default_factory=Counter)
     applied: Counter[str] = field(default_factory=Counter)  # checks that asserted something
+    settling: Settling = field(default_factory=Settling)  # following async updates to their end
     # Not the mock's seeded id stream (random.Random(0)): an "unknown" id must be unknown.
     rng: random.Random = field(default_factory=lambda: random.Random("deploymock-unknown-ids"))
 
@@ -168,6 +170,10 @@ class RunContext:
 
     def read_again(self, read: Read) -> Read:
         return Read(read.request, self.send(read.request))
+
+    def poll(self, read: Read) -> Read:
+        """`read_again` while waiting for an update to settle (kind `settle` in the gate)."""
+        return Read(read.request, self.gate.send(read.request, kind="settle"))
 
     def after_read(self, case: Any) -> Read | None:
         """The read after the call (once per case; every check compares with the same one)."""

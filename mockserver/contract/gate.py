@@ -160,13 +160,23 @@ class AsgiForwarder:
 
 
 class HttpForwarder:
-    """Sends to a live server: `base_url` is where the spec's paths start."""
+    """Sends to a live server: `base_url` is where the spec's paths start. `transport` (an
+    httpx transport) replaces the network, e.g. to reach an ASGI app as if it were remote."""
 
-    def __init__(self, base_url: str, *, verify: bool | str = True, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        transport: Any = None,
+    ) -> None:
         import httpx
 
         self.base_url = base_url.rstrip("/")
-        self.client = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False)
+        self.client = httpx.Client(
+            verify=verify, timeout=timeout, follow_redirects=False, transport=transport
+        )
 
     def __call__(self, req: Req) -> Resp:
         headers = {k: v for k, v in req.headers.items() if k not in ("host", "content-length")}
@@ -231,7 +241,7 @@ def retry_after(value: str | None, now: float) -> float | None:
 # -- the gate -------------------------------------------------------------------------------
 @dataclass
 class GateStats:
-    sent: Counter[str] = field(default_factory=Counter)  # by kind: engine, probe, cleanup
+    sent: Counter[str] = field(default_factory=Counter)  # by kind: engine, probe, settle, cleanup
     blocked: Counter[str] = field(default_factory=Counter)  # by reason
     waited: float = 0.0  # seconds spent on Retry-After
     rate_limited: int = 0  # 429 answers seen
@@ -275,7 +285,8 @@ class Gate:
 
     @property
     def used(self) -> int:
-        return self.stats.sent["engine"] + self.stats.sent["probe"]
+        """Requests that count against the budget: all but the cleanup's."""
+        return self.stats.total - self.stats.sent["cleanup"]
 
     def send(self, req: Req, *, kind: str = "engine") -> Resp:
         with self._lock:

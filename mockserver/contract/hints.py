@@ -20,8 +20,9 @@ provider module, and the checks that need a hint only run their spec-driven part
   `"patch_paths": [...]` for JSON Patch bodies; without a matcher the rule covers every body.
 - `cleanup`: what to send before a delete the resource's state refuses,
   `{deleteOpId: {"operation": updateOpId, "body": {...}}}` (e.g. stop a running deployment).
-- `settle`: seconds after which an asynchronous change has ended. Default: twice the provider's
-  longest delay, plus one.
+- `settle`: seconds after which an asynchronous change has ended (also `--settle`). Default:
+  twice the provider's longest delay, plus one. On a live server the run polls for that long at
+  most (`settle.py`).
 """
 
 from __future__ import annotations

@@ -55,6 +55,11 @@ class ContractReport:
     interrupted: bool = False
     live: bool = False  # what a run leaves behind counts only on a live server
     phases: dict[str, float] = field(default_factory=dict)  # seconds per Schemathesis phase
+    # accepted asynchronous updates: followed to their end (by operation), or not (by reason)
+    settled: Counter[str] = field(default_factory=Counter)
+    not_settled: Counter[str] = field(default_factory=Counter)
+    settle_polls: int = 0  # live: reads while waiting for an update to settle
+    settle_seconds: float = 0.0  # live: time spent on them, waiting included
 
     @property
     def left(self) -> list[Created]:
@@ -98,6 +103,8 @@ class ContractReport:
             lines.append(f"not sent: {dict(self.blocked)}")
         if self.rate_limited:
             lines.append(f"429 answers: {self.rate_limited}, waited {self.waited:.1f} s")
+        if self.settled or self.not_settled:
+            lines.append(self._settle_line())
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"error: {e}" for e in self.errors]
         lines += [f"mock error: {e}" for e in self.server_errors]
@@ -106,6 +113,20 @@ class ContractReport:
             lines += [f.render() for f in self.findings]
         lines.append("OK" if self.ok else "FAILED")
         return "\n".join(lines)
+
+    def _settle_line(self) -> str:
+        def counts(counter: Counter[str]) -> str:
+            return ", ".join(f"{k} {v}" for k, v in sorted(counter.items()))
+
+        line = f"async updates: {sum(self.settled.values())} followed to the end"
+        if self.settled:
+            line += f" ({counts(self.settled)})"
+        line += f", {sum(self.not_settled.values())} not"
+        if self.not_settled:
+            line += f" ({counts(self.not_settled)})"
+        if self.live:
+            line += f"; {self.settle_polls} polls in {self.settle_seconds:.1f} s"
+        return line
 
     def assert_ok(self) -> None:
         """Raise AssertionError with the summary unless the run passed."""

@@ -21,6 +21,7 @@ from mockserver.contract.gate import BLOCKED, AsgiForwarder, Gate, GateApp, Http
 from mockserver.contract.hints import Hints
 from mockserver.contract.profile import Profile
 from mockserver.contract.report import CheckStat, ContractReport, Finding
+from mockserver.contract.settle import Settling
 from mockserver.providers.base import Provider
 from mockserver.spec import Spec
 
@@ -57,6 +58,11 @@ class ContractOptions:
     # these virtual seconds pass before each Schemathesis call, to explore lifecycles.
     tick: float = 0.0
     probes_per_operation: int = 20
+    # On a live server an accepted asynchronous update is followed to its end by polling, in
+    # real time: at most `settle_samples` updates per operation, `settle_budget` seconds in all
+    # (see settle.py). In process time is virtual and every one is followed.
+    settle_samples: int = 3
+    settle_budget: float = 600.0
     no_shrink: bool = False
     exclude_checks: tuple[str, ...] = ()
     hints: Mapping[str, Any] | None = None
@@ -64,6 +70,12 @@ class ContractOptions:
     timeout: float = 30.0
     verify: bool | str = True
     progress: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.settle_samples < 0:
+            raise ValueError("settle_samples cannot be negative")
+        if self.settle_budget < 0:
+            raise ValueError("settle_budget cannot be negative")
 
 
 @dataclass
@@ -171,10 +183,12 @@ def live(
     headers: Mapping[str, str] | None = None,
     verify: bool | str = True,
     timeout: float = 30.0,
+    transport: Any = None,
 ) -> Target:
-    """A live server: `url` is where the spec's paths start (e.g. `http://host:8080/ibm_wml`)."""
+    """A live server: `url` is where the spec's paths start (e.g. `http://host:8080/ibm_wml`).
+    `transport` is an httpx transport to send through instead of the network."""
     credentials = {**(profile.token_headers(token) if token else {}), **(headers or {})}
-    forward = HttpForwarder(url, verify=verify, timeout=timeout)
+    forward = HttpForwarder(url, verify=verify, timeout=timeout, transport=transport)
     return Target(
         name=url,
         forward=forward,
@@ -264,6 +278,8 @@ class ContractSession:
         headers: Mapping[str, str] | None = None,
         options: ContractOptions | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        transport: Any = None,
     ) -> None:
         self.options = options = options or ContractOptions()
         self.sleep = sleep
@@ -283,6 +299,7 @@ class ContractSession:
                 headers=headers,
                 verify=options.verify,
                 timeout=options.timeout,
+                transport=transport,
             )
         if options.any_token:
             self.target = replace(self.target, any_token=True)
@@ -297,7 +314,11 @@ class ContractSession:
         )
         self.gate.on_created = lambda label: self.say(f"  + created by {label}")
         self.run = RunContext(
-            self.profile, self.gate, self.target, probes_per_operation=options.probes_per_operation
+            self.profile,
+            self.gate,
+            self.target,
+            probes_per_operation=options.probes_per_operation,
+            settling=_settling(self.target, options, sleep, clock),
         )
         self.app = GateApp(self.gate, self.run)
         self.report = ContractReport(self.profile.name, self.target.name, live=self.target.live)
@@ -313,6 +334,12 @@ class ContractSession:
             report.notes.append("no --tenant: the tenant parameters are generated like any other")
         if target.other_tenant is None:
             report.notes.append("no other tenant given: tenant_isolation not checked")
+        settle, budget = self.profile.settle, self.run.settling.budget
+        if self.run.settling.samples and budget is not None and budget < settle:
+            report.notes.append(
+                f"settle budget {budget:g} s is less than the settle time {settle:g} s: "
+                "the run waits for no asynchronous update to end"
+            )
         self.say(f"deploymock contract {self.profile.name} on {target.name}")
         try:
             _execute(self.schema, self.gate, self.tally, self.say)
@@ -365,11 +392,25 @@ class ContractSession:
         self.close()
 
 
+def _settling(
+    target: Target,
+    options: ContractOptions,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> Settling:
+    if not target.live:
+        return Settling(sleep=sleep, clock=clock)  # virtual time: no limits
+    return Settling(
+        samples=options.settle_samples, budget=options.settle_budget, sleep=sleep, clock=clock
+    )
+
+
 def run_contract(provider: str, **kwargs: Any) -> ContractReport:
     """Run the contract suite for `provider`: in process (default, or on `app=`), or on `url=`.
 
     Keyword arguments are `ContractSession`'s: app, url, token, tenant, other_tenant, headers,
-    options (a `ContractOptions`), sleep.
+    options (a `ContractOptions`), sleep and clock (what a live run waits with: the rate limit,
+    429s, polls for an update to settle, the cleanup), transport (an httpx transport for `url`).
     """
     with ContractSession(provider, **kwargs) as session:
         return session.execute()
@@ -441,6 +482,10 @@ def _finish(report: ContractReport, run: RunContext, gate: Gate, started: float)
     report.rate_limited = gate.stats.rate_limited
     report.waited = gate.stats.waited
     report.created = list(gate.ledger.entries)
+    settling = run.settling
+    report.settled.update(settling.followed)
+    report.not_settled.update(settling.skipped)
+    report.settle_polls, report.settle_seconds = settling.polls, settling.spent
     if run.target.mock_errors is not None:
         report.server_errors.extend(run.target.mock_errors())
     report.seconds = time.monotonic() - started

@@ -255,8 +255,45 @@ def test_ctrl_c_stops_the_run_and_still_cleans_up(server):
     assert not kinds.get("deployment") and not kinds.get("model"), kinds
 
 
+def test_the_settle_options_reach_the_run(server, tmp_path: Path):
+    # --settle overrides the hints file's 0.05; with every delay 0 an accepted stop has ended by
+    # the next read, so nothing is waited for and the budget is not needed.
+    hints = tmp_path / "sap.yaml"
+    hints.write_text(SAP_HINTS + "state: /status\ntransitional: [UNKNOWN, PENDING, STOPPING]\n")
+    out = contract(
+        "sap_ai_core",
+        "--url",
+        f"{server}/sap_ai_core",
+        "--token",
+        "t",
+        "--tenant",
+        "rg-settle-options",
+        "--any-token",
+        "--max-examples",
+        "5",
+        "--phases",
+        "stateful,walk",
+        "--hints",
+        str(hints),
+        "--settle",  # small: the cleanup really sleeps this long before a delete it retries
+        "0.04",
+        "--settle-budget",
+        "0.02",
+        "--settle-samples",
+        "2",
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "settle budget 0.02 s is less than the settle time 0.04 s" in out.stdout
+    assert "followed to the end (deployment.modify" in out.stdout
+    assert "; 0 polls in" in out.stdout
+
+
 def test_bad_arguments_exit_2():
     out = contract("no_such_provider")
     assert out.returncode == 2
     assert "unknown provider" in out.stderr
     assert contract("sap_ai_core", "--phases", "warp").returncode == 2
+    negative = contract("sap_ai_core", "--settle-samples", "-1")
+    assert negative.returncode == 2
+    assert "settle_samples cannot be negative" in negative.stderr
+    assert contract("sap_ai_core", "--settle", "0").returncode == 2

@@ -110,6 +110,15 @@ def test_budget_stops_sending_and_says_so(sap):
     assert len(server.seen) == 3
 
 
+def test_polls_for_an_update_to_settle_count_against_the_budget(sap):
+    server = FakeServer(Resp(200), Resp(200), Resp(200))
+    g = gate(sap, server, safe=False, budget=2)
+    assert g.send(Req("GET", SAP), kind="engine").status == 200
+    assert g.send(Req("GET", SAP), kind="settle").status == 200
+    assert g.send(Req("GET", SAP), kind="settle").headers[BLOCKED] == "request budget exhausted"
+    assert g.stats.sent == {"engine": 1, "settle": 1}
+
+
 def test_safe_mode_never_changes_what_the_run_did_not_create(sap):
     # a read answers 200: someone else's deployment; the PATCH and DELETE are not sent
     server = FakeServer(Resp(200), Resp(200))
