@@ -256,10 +256,11 @@ def test_ctrl_c_stops_the_run_and_still_cleans_up(server):
 
 
 def test_the_settle_options_reach_the_run(server, tmp_path: Path):
-    # --settle overrides the hints file's 0.05; with every delay 0 an accepted stop has ended by
-    # the next read, so nothing is waited for and the budget is not needed.
+    # --settle overrides the hints file's 0.05 (the provider's own hints name the state and the
+    # transitional states); with every delay 0 an accepted stop has ended by the next read, so
+    # nothing is waited for and the budget is not needed.
     hints = tmp_path / "sap.yaml"
-    hints.write_text(SAP_HINTS + "state: /status\ntransitional: [UNKNOWN, PENDING, STOPPING]\n")
+    hints.write_text("settle: 0.05\n")
     out = contract(
         "sap_ai_core",
         "--url",
