@@ -110,6 +110,8 @@ def test_the_providers_hints_let_the_cleanup_stop_a_deployment_first(tmp_path: P
     # A stop takes 2 s here, so the walk's own DELETE (right after its stop) is refused with
     # 412 and the deployment is left to the cleanup. SAP's cleanup hint, which the CLI uses by
     # default, stops it and retries the delete every second; without it the delete is refused.
+    # The stop outlasts the 1 s settle time on purpose, so its end is not waited for here
+    # (--settle-samples 0; following updates live is tested in test_live_settle.py).
     hints_file = tmp_path / "sap.yaml"
     hints_file.write_text("settle: 1\n" + hints)
     group = "rg-e2e"
@@ -121,7 +123,7 @@ def test_the_providers_hints_let_the_cleanup_stop_a_deployment_first(tmp_path: P
         out = contract(
             "sap_ai_core",
             *("--url", f"{url}/sap_ai_core", "--token", "t", "--tenant", group, "--any-token"),
-            *("--phases", "walk", "--hints", str(hints_file)),
+            *("--phases", "walk", "--hints", str(hints_file), "--settle-samples", "0"),
         )
         left = state(url, "sap_ai_core", group).get("deployment")
     assert "cleanup: deleting 1 resource(s)" in out.stdout, out.stdout + out.stderr
