@@ -21,6 +21,7 @@ from mockserver.contract.gate import BLOCKED, AsgiForwarder, Gate, GateApp, Http
 from mockserver.contract.hints import Hints
 from mockserver.contract.profile import Profile
 from mockserver.contract.report import CheckStat, ContractReport, Finding
+from mockserver.contract.roots import with_create_roots
 from mockserver.contract.settle import Settling
 from mockserver.providers.base import Provider
 from mockserver.spec import Spec
@@ -249,6 +250,7 @@ def build_schema(
         schema = schema.include(method=["GET", "HEAD"])
     if options.operations:
         schema = schema.include(operation_id=list(options.operations))
+    with_create_roots(schema, profile)
 
     def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
         if response is not None and BLOCKED in {k.lower() for k in response.headers}:
