@@ -16,6 +16,10 @@ The runner adds the creates Schemathesis left out back as roots: a POST whose pa
 resource (tenant parameters aside) and that has links to follow. On the mock such a create
 succeeds with schema-valid data; on a live server it may not, which costs a request and is
 answered like any other.
+
+This builds rules with Schemathesis helpers that are not public API. With a release that lacks
+them the state machine is left as Schemathesis built it (its own roots only), and the run goes
+on; `tests/contract/test_roots.py` notices the change on the pinned release.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ def with_create_roots(schema: Any, profile: Profile) -> None:
 
     def build_state_machine(*, feedback: Any, link_calibration: Any) -> Any:
         machine = build(feedback=feedback, link_calibration=link_calibration)
-        return add_roots(machine, missing_creates(schema, profile, machine), feedback)
+        try:
+            return add_roots(machine, missing_creates(schema, profile, machine), feedback)
+        except (ImportError, AttributeError, TypeError):  # private helpers moved or changed
+            return machine
 
     schema.build_state_machine = build_state_machine
 

@@ -2,8 +2,9 @@
 
 Schemathesis left SAP's configuration.create out of its roots (it takes scenarioId and
 executableId for references nothing in the spec makes), so a stateful run only ever sent
-deployment.create with a random configurationId, and in process a new deployment never left
-UNKNOWN: no deployment.modify was ever accepted there. See mockserver/contract/roots.py.
+deployment.create with a random configurationId. See mockserver/contract/roots.py. (In process
+time stands still during the phase, so a new deployment stays UNKNOWN and updates to it are
+refused with 412; the walk is what lets new resources settle.)
 """
 
 from __future__ import annotations
