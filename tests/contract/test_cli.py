@@ -35,6 +35,14 @@ def server() -> Iterator[str]:
         yield url
 
 
+def sap_contract(server: str, tenant: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`deploymock contract sap_ai_core` against the module's server, as one tenant."""
+    url = f"{server}/sap_ai_core"
+    return contract(
+        "sap_ai_core", "--url", url, "--token", "t", "--tenant", tenant, "--any-token", *args
+    )
+
+
 def contract(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "mockserver", "contract", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -148,15 +156,9 @@ def test_failures_exit_1_and_land_in_the_junit_xml(server, tmp_path: Path):
     created = httpx.post(f"{server}/__admin/faults", json=rule).raise_for_status().json()
     junit = tmp_path / "contract.xml"
     try:
-        out = contract(
-            "sap_ai_core",
-            "--url",
-            f"{server}/sap_ai_core",
-            "--token",
-            "t",
-            "--tenant",
+        out = sap_contract(
+            server,
             "rg-broken",
-            "--any-token",
             "--max-examples",
             "3",
             "--phases",
@@ -184,15 +186,9 @@ def test_429_is_waited_out_and_retried(server):
         "allow_undocumented": True,
     }
     httpx.post(f"{server}/__admin/faults", json=rule).raise_for_status()
-    out = contract(
-        "sap_ai_core",
-        "--url",
-        f"{server}/sap_ai_core",
-        "--token",
-        "t",
-        "--tenant",
+    out = sap_contract(
+        server,
         "rg-429",
-        "--any-token",
         "--max-examples",
         "3",
         "--phases",
@@ -263,15 +259,9 @@ def test_the_settle_options_reach_the_run(server, tmp_path: Path):
     # nothing is waited for and the budget is not needed.
     hints = tmp_path / "sap.yaml"
     hints.write_text("settle: 0.05\n")
-    out = contract(
-        "sap_ai_core",
-        "--url",
-        f"{server}/sap_ai_core",
-        "--token",
-        "t",
-        "--tenant",
+    out = sap_contract(
+        server,
         "rg-settle-options",
-        "--any-token",
         "--max-examples",
         "5",
         "--phases",
