@@ -80,11 +80,10 @@ class MockApp(Starlette):
             name = path[1:].partition("/")[0]
             target = self.providers.get(name)
             if target is not None:
-                prefix = scope.get("root_path", "") + "/" + name
-                await target({**scope, "root_path": prefix}, receive, send)
+                await target.serve(scope, receive, send, scope.get("root_path", "") + "/" + name)
                 return
             if self.root is not None and not path.startswith("/__admin"):
-                await self.root(scope, receive, send)
+                await self.root.serve(scope, receive, send, scope.get("root_path", ""))
                 return
         await super().__call__(scope, receive, send)
 

@@ -60,14 +60,18 @@ class ProviderApp:
         self.options = mock.options_of(provider.name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
+        if scope["type"] == "http":
+            await self.serve(scope, receive, send, scope.get("root_path", ""))
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, root: str) -> None:
+        """Answer one HTTP request; `root` is the path this app is mounted at (the ASGI
+        root_path), passed apart so a mount does not copy the scope for every request."""
         headers = RequestHeaders.from_asgi(scope["headers"])
         try:
             raw: bytes | MockError = await self._read(receive, headers)
         except MockError as err:
             raw = err
-        status, body, extra, fault = self.handle(scope, headers, raw)
+        status, body, extra, fault = self.handle(scope, root, headers, raw)
         media = extra.pop("Content-Type", "application/json") if extra else "application/json"
         if body is None:
             content = b""
@@ -121,14 +125,14 @@ class ProviderApp:
                 break
         return b"".join(chunks)
 
-    def _ctx(self, scope: Scope, headers: RequestHeaders) -> Ctx:
+    def _ctx(self, scope: Scope, root: str, headers: RequestHeaders) -> Ctx:
         host = _GET(headers, "host") or "localhost"
         return Ctx(
             self.name,
             "",
             scope["method"],
             scope["path"],
-            f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}",
+            f"{scope.get('scheme', 'http')}://{host}{root}",
             headers,
             request_id=f"{next(self.mock.requests_seen):032x}",
             ids=self.mock.store.ids,
@@ -138,11 +142,10 @@ class ProviderApp:
         )
 
     def handle(
-        self, scope: Scope, headers: RequestHeaders, raw: bytes | MockError
+        self, scope: Scope, root: str, headers: RequestHeaders, raw: bytes | MockError
     ) -> tuple[int, Any, dict[str, str], Rule | None]:
         mock, provider, name = self.mock, self.provider, self.name
-        ctx = self._ctx(scope, headers)
-        root = scope.get("root_path", "")
+        ctx = self._ctx(scope, root, headers)
         route_path = ctx.url[len(root) :] if root and ctx.url.startswith(root) else ctx.url
         query = scope.get("query_string", b"").decode("latin-1")
         op = None
