@@ -3,7 +3,9 @@
 Random data rarely makes an update the server accepts (a JSON Patch path it allows, a body for
 a resource that exists). The walk makes sure the update semantics are checked on documented
 requests: it sends each create operation's example bodies, lets the new resource settle (in
-process: the mock's clock moves on by the provider's settle time), follows the links of what
+process: the mock's clock moves on by the provider's settle time; on a live server: while its
+state is transitional, it is read again like an accepted update, within the run's samples and
+budget, counted under the create operation, see `settle.py`), follows the links of what
 comes back (reads and updates first, with the target's example bodies or the link's
 `requestBody`, deletes last), a few levels deep, and validates every answer with every check
 Schemathesis and `pytest_plugin.checks` run. Deterministic and cheap: a few dozen requests per
@@ -17,10 +19,12 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from mockserver.contract.cleanup import link_values
-from mockserver.contract.context import RunContext
-from mockserver.contract.profile import MISSING, Link, Profile
+from mockserver.contract.cleanup import follow, link_values
+from mockserver.contract.context import Read, RunContext
+from mockserver.contract.gate import Req, Resp, lower_headers
+from mockserver.contract.profile import MISSING, Link, Profile, dig, fill, pointer
 from mockserver.spec import Operation
 
 MAX_DEPTH = 3
@@ -71,7 +75,60 @@ class Walk:
         if 200 <= response.status_code < 300 and depth < MAX_DEPTH:
             if op.method == "POST" and self.run.target.advance is not None:
                 self.run.target.advance(self.profile.settle)  # let what it made settle (in process)
+            elif op.method == "POST":
+                self._settle_live(op, response)
             self._follow(op, response, depth)
+
+    def _settle_live(self, op: Operation, response: Any) -> None:
+        """On a live server, wait while what `op` made is in a transitional state: poll it
+        (kind `settle`) every `interval(settle)` s for the settle time at most, if the run's
+        samples and budget admit one more wait for `op`. Without a state hint, a way to read
+        it back, or a transitional first read, nothing is waited for."""
+        hints = self.profile.hints
+        if hints.state is None or not hints.transitional:
+            return
+        req = self._read_back(op, response)
+        if req is None:
+            return
+        where = pointer(hints.state)
+
+        def pending(read: Read) -> bool:
+            ok = 200 <= read.response.status < 300
+            return ok and dig(read.doc, where) in hints.transitional
+
+        first = Read(req, self.run.send(req))
+        settling, name, settle = self.run.settling, op.operation_id, self.profile.settle
+        if not pending(first) or not settling.admit(name, settle):
+            return
+        settling.ended(name, settling.follow(first, self.run.poll, pending, settle))
+
+    def _read_back(self, op: Operation, response: Any) -> Req | None:
+        """The GET that reads what `op` made: its first link to a GET (else the operation's
+        reader, on the POST's own path parameters), with the run's credentials and tenant."""
+        req = self.run.sent(response)
+        resp = Resp(response.status_code, lower_headers(response.headers.items()), response.content)
+        found = self.profile.match(req.method, req.path)
+        params = found[1] if found else {}
+        reads = [
+            k for k in self.profile.links(op, response.status_code) if k.target.method == "GET"
+        ]
+        target = follow(reads[0], req, resp, params) if reads else None
+        reader = reads[0].target if reads else self.profile.reader(op)
+        if target is None and reader is not None:
+            path = fill(reader.template, params)
+            target = Req("GET", path, "", {}) if path is not None else None
+        if target is None or reader is None:
+            return None
+        declared = {(p.location, p.name.lower()) for p in reader.params}
+        headers = lower_headers(self.run.target.credentials.items())
+        query = dict(parse_qsl(target.query, keep_blank_values=True))
+        for key, value in self.pinned.items():
+            where, _, name = key.partition(".")
+            if where == "header":
+                headers[name.lower()] = value
+            elif where == "query" and (where, name.lower()) in declared:
+                query[name] = value
+        return target.replace(headers={**headers, **target.headers}, query=urlencode(query))
 
     def _case(self, op: Operation, values: dict[str, dict[str, Any]], body: Any) -> Any:
         credentials = dict(self.run.target.credentials)  # Schemathesis adds them only in its runs
@@ -116,8 +173,6 @@ class Walk:
     # -- links ----------------------------------------------------------------------------
     def _follow(self, op: Operation, response: Any, depth: int) -> None:
         req = self.run.sent(response)
-        from mockserver.contract.gate import Resp, lower_headers
-
         resp = Resp(response.status_code, lower_headers(response.headers.items()), response.content)
         found = self.profile.match(req.method, req.path)
         params = found[1] if found else {}

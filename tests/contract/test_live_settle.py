@@ -7,6 +7,8 @@ with are fakes: a sleep moves the mock's virtual clock, so nothing waits for rea
 Time on the mock is frozen, so it moves only when the run waits. A new SAP deployment would stay
 UNKNOWN, where a stop is refused; `schedule=0` makes it PENDING at once, as a real one soon is.
 The accepted updates are stops (the spec's example body): 202, STOPPING, then STOPPED after 3 s.
+The walk also waits for the deployment it creates while it is PENDING (5 s: 5 polls, 5.5 s),
+counted under `deployment.create`.
 """
 
 from __future__ import annotations
@@ -60,10 +62,15 @@ TENANT = "rg-live-settle"
 
 class FakeWait:
     """The runner's sleep and clock. A sleep moves the mock's clock by as much; sleeps before
-    the cleanup starts are the polls for updates to settle (no rate limit, no 429 here)."""
+    the cleanup starts are the polls for updates to settle (no rate limit, no 429 here).
+    `mark()`, if given, is called once when the cleanup starts; its answer is `cleanup_mark`."""
 
-    def __init__(self, advance: Callable[[float], object]) -> None:
+    def __init__(
+        self, advance: Callable[[float], object], mark: Callable[[], int] | None = None
+    ) -> None:
         self.advance = advance
+        self.mark = mark
+        self.cleanup_mark: int | None = None
         self.now = 0.0
         self.polls: list[float] = []
         self.cleanup: list[float] = []
@@ -78,6 +85,8 @@ class FakeWait:
         return self.now
 
     def progress(self, line: str) -> None:
+        if not self.cleaning and line.startswith("cleanup:") and self.mark is not None:
+            self.cleanup_mark = self.mark()
         self.cleaning = self.cleaning or line.startswith("cleanup:")
 
 
@@ -178,17 +187,25 @@ def stop_undone() -> Any:
 
 
 def live_run(
-    monkeypatch: pytest.MonkeyPatch, variant: Any = sap.PROVIDER, **options: Any
+    monkeypatch: pytest.MonkeyPatch,
+    variant: Any = sap.PROVIDER,
+    delays: dict[str, float] | None = None,
+    app_out: list[Any] | None = None,
+    **options: Any,
 ) -> tuple[ContractReport, FakeWait]:
-    """The suite on its live path, with the real provider's contract, against `variant`."""
+    """The suite on its live path, with the real provider's contract, against `variant`
+    (`delays`: the mock's, by default `schedule=0`; `app_out` receives the mock app)."""
     with monkeypatch.context() as patched:
         patched.setattr(mockserver.app, "discover", lambda: {variant.name: variant})
         app = mockserver.app.create_app(
             providers=[variant.name],
             clock=VirtualClock.fake(),
-            delays={variant.name: {"schedule": 0}},
+            delays={variant.name: {"schedule": 0} if delays is None else delays},
         )
-    wait = FakeWait(mock_of(app).clock.advance)
+    if app_out is not None:
+        app_out.append(app)
+    journal = mock_of(app).journal
+    wait = FakeWait(mock_of(app).clock.advance, mark=lambda: len(journal.entries()))
     report = run_contract(
         variant.name,
         url=f"http://mock/{variant.name}",
@@ -230,20 +247,22 @@ def test_a_live_run_catches_an_update_that_does_not_end_well(monkeypatch, varian
 @pytest.mark.slow
 def test_a_stuck_update_is_polled_for_exactly_the_settle_time(monkeypatch):
     report, wait = live_run(monkeypatch, stop_never_ends(), settle_samples=2)
-    assert report.settled == {"deployment.modify": 2}
-    assert report.settle_polls == 2 * 10  # every 1.1 s for 11 s
-    assert sum(wait.polls) == pytest.approx(2 * SETTLE)
-    assert report.settle_seconds == pytest.approx(2 * SETTLE)
+    assert report.settled == {"deployment.modify": 2, "deployment.create": 1}
+    assert report.settle_polls == 2 * 10 + 5  # every 1.1 s for 11 s; the walk's create: 5 s
+    assert sum(wait.polls) == pytest.approx(2 * SETTLE + 5.5)
+    assert report.settle_seconds == pytest.approx(2 * SETTLE + 5.5)
 
 
 @pytest.mark.slow
 def test_the_samples_limit_bounds_the_updates_waited_for(monkeypatch):
     report, wait = live_run(monkeypatch, settle_samples=1)
     assert not report.findings, report.summary()
-    assert report.settled == {"deployment.modify": 1}
+    assert report.settled == {"deployment.modify": 1, "deployment.create": 1}
     assert report.not_settled[SAMPLES] >= 1, report.summary()
-    assert 0 < len(wait.polls) <= 10  # one update, polled for 11 s at most
-    assert "async updates: 1 followed to the end (deployment.modify 1)" in report.summary()
+    assert 0 < len(wait.polls) <= 2 * 10  # one update and the walk's create, 11 s at most each
+    assert "async updates: 2 followed to the end (deployment.create 1, deployment.modify 1)" in (
+        report.summary()
+    )
 
 
 @pytest.mark.slow
@@ -263,6 +282,49 @@ def test_a_budget_shorter_than_the_settle_time_waits_for_nothing(monkeypatch):
     assert not report.settled, report.summary()
     assert report.not_settled[BUDGET] >= 1
     assert "settle budget 5 s is less than the settle time 11 s" in report.summary()
+
+
+def first_stop(app: Any, wait: FakeWait) -> tuple[int, int]:
+    """The status of the first stop the mock saw (the walk's, with the spec's example body; the
+    checks' probes come after it), and how many stops it accepted before the cleanup (which
+    stops deployments on its own to delete them; no mark: nothing was left to clean up)."""
+    before_cleanup = mock_of(app).journal.entries()[: wait.cleanup_mark]
+    stops = [
+        e.status
+        for e in before_cleanup
+        if e.operation_id == "deployment.modify" and e.body == {"targetStatus": "STOPPED"}
+    ]
+    assert stops, "the walk sent no stop"
+    return stops[0], stops.count(202)
+
+
+@pytest.mark.slow
+def test_the_walk_waits_for_a_new_deployment_before_it_stops_it(monkeypatch):
+    # Default delays but a slower schedule: a new deployment is UNKNOWN for 3 s (a stop is
+    # refused, 412), then PENDING for 5 s (a stop is accepted). Only the walk runs.
+    slow = {**sap.DELAYS, "schedule": 3.0}
+    apps: list[Any] = []
+    report, wait = live_run(monkeypatch, delays=slow, app_out=apps, phases=("walk",))
+    assert report.ok, report.summary()
+    # UNKNOWN 3 s + PENDING 5 s, polled every 1.1 s: RUNNING on the 8th poll; then the walk's
+    # stop is accepted and followed: STOPPING 3 s, 3 polls.
+    assert report.settled == {"deployment.create": 1, "deployment.modify": 1}, report.summary()
+    assert wait.polls == pytest.approx([1.1] * (8 + 3))
+    assert (
+        "async updates: 2 followed to the end (deployment.create 1, deployment.modify 1), 0 not; "
+        "11 polls in 12.1 s"
+    ) in report.summary()
+    assert first_stop(apps[0], wait) == (202, 1)  # the example stop, on a RUNNING deployment
+
+    # The control: no waiting, as before. The stop meets an UNKNOWN deployment and is refused.
+    apps = []
+    control, idle = live_run(
+        monkeypatch, delays=slow, app_out=apps, phases=("walk",), settle_samples=0
+    )
+    assert idle.polls == []
+    assert not control.settled
+    assert control.not_settled[SAMPLES] >= 1, control.summary()
+    assert first_stop(apps[0], idle) == (412, 0)
 
 
 # -- against a `deploymock serve` process ----------------------------------------------------
@@ -292,11 +354,10 @@ def test_a_live_run_follows_accepted_updates_to_their_end(frozen_server):
     assert report.ok, report.summary()
     followed = report.settled["deployment.modify"]
     assert 1 <= followed <= 3, report.summary()  # 3: the default samples per operation
-    assert set(report.settled) == {"deployment.modify"}
+    assert report.settled == {"deployment.modify": followed, "deployment.create": 1}
     assert report.settle_polls == len(wait.polls) == report.requests["settle"] > 0
-    assert f"async updates: {followed} followed to the end (deployment.modify {followed})" in (
-        report.summary()
-    )
+    line = f"async updates: {followed + 1} followed to the end (deployment.create 1, "
+    assert f"{line}deployment.modify {followed})" in report.summary()
     # the server's clock moved by exactly what the run waited, and by nothing else
     offset = httpx.get(clock, params={"tenant": TENANT}).json()["offset"]
     assert offset == pytest.approx(sum(wait.polls) + sum(wait.cleanup))
