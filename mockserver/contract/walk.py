@@ -105,10 +105,7 @@ class Walk:
     def _read_back(self, op: Operation, response: Any) -> Req | None:
         """The GET that reads what `op` made: its first link to a GET (else the operation's
         reader, on the POST's own path parameters), with the run's credentials and tenant."""
-        req = self.run.sent(response)
-        resp = Resp(response.status_code, lower_headers(response.headers.items()), response.content)
-        found = self.profile.match(req.method, req.path)
-        params = found[1] if found else {}
+        req, resp, params = self._exchange(response)
         reads = [
             k for k in self.profile.links(op, response.status_code) if k.target.method == "GET"
         ]
@@ -171,11 +168,15 @@ class Walk:
             )
 
     # -- links ----------------------------------------------------------------------------
-    def _follow(self, op: Operation, response: Any, depth: int) -> None:
+    def _exchange(self, response: Any) -> tuple[Req, Resp, dict[str, str]]:
+        """The request a response answered, the response, and the request's path parameters."""
         req = self.run.sent(response)
         resp = Resp(response.status_code, lower_headers(response.headers.items()), response.content)
         found = self.profile.match(req.method, req.path)
-        params = found[1] if found else {}
+        return req, resp, found[1] if found else {}
+
+    def _follow(self, op: Operation, response: Any, depth: int) -> None:
+        req, resp, params = self._exchange(response)
         links = self.profile.links(op, response.status_code)
         links.sort(key=lambda link: link.target.method == "DELETE")  # deletes last
         for link in links:

@@ -34,21 +34,10 @@ from pytest_plugin.transport import ASGISyncTransport
 from tests.support import serving
 
 SETTLE = 11.0  # SAP's default: twice its longest delay (start, 5 s), plus one
-# What a user running against SAP live would pass with --hints.
-LIVE_HINTS: dict[str, Any] = {
-    "state": "/status",
-    "transitional": ["UNKNOWN", "PENDING", "STOPPING"],
-    "failed": ["DEAD"],
-    "volatile": ["/status", "/modifiedAt", "/deploymentUrl", "/startTime", "/completionTime"],
-    "cleanup": {
-        "deployment.delete": {"operation": "deployment.modify", "body": {"targetStatus": "STOPPED"}}
-    },
-}
 LIVE: dict[str, Any] = {
     "max_examples": 15,
     "no_shrink": True,
     "any_token": True,
-    "hints": LIVE_HINTS,
     "phases": ("stateful", "walk"),
     "operations": (
         "configuration.create",
