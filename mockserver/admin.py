@@ -32,7 +32,7 @@ from mockserver.clock import iso
 from mockserver.faults import Rule
 
 if TYPE_CHECKING:
-    from mockserver.app import Mock
+    from mockserver.mock import Mock
 
 
 class AdminError(Exception):
@@ -62,175 +62,205 @@ def _str_or_none(body: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def admin_app(mock: Mock) -> Starlette:
-    def provider_arg(value: str | None) -> str | None:
-        if value is not None and value not in mock.providers:
-            raise AdminError(404, f"unknown provider {value!r}; known: {', '.join(mock.providers)}")
-        return value
+def _mock(request: Request) -> Mock:
+    mock: Mock = request.app.state.mock
+    return mock
 
-    def clock_view(tenant: str | None) -> dict[str, Any]:
-        clock = mock.clock_for(tenant) if tenant else mock.clock
-        now = clock.now()
-        return {
-            "now": now,
-            "iso": iso(now),
-            "frozen": mock.clock.frozen,
-            "tenant": tenant,
-            "offset": getattr(clock, "offset", 0.0),
-        }
 
-    async def index(request: Request) -> dict[str, Any]:
-        return {
-            "providers": list(mock.providers),
-            "clock": clock_view(None),
-            "journal_size": mock.journal.size,
-            "validate_responses": mock.validate_responses,
-        }
+def _provider(mock: Mock, value: str | None) -> str | None:
+    if value is not None and value not in mock.providers:
+        raise AdminError(404, f"unknown provider {value!r}; known: {', '.join(mock.providers)}")
+    return value
 
-    async def reset(request: Request) -> dict[str, Any]:
-        body = await _json(request)
-        provider = provider_arg(_str_or_none(body, "provider"))
-        tenant = _str_or_none(body, "tenant")
-        return {
-            "reset": mock.reset(provider=provider, tenant=tenant),
-            "provider": provider,
-            "tenant": tenant,
-        }
 
-    async def clock(request: Request) -> dict[str, Any]:
-        if request.method == "GET":
-            return clock_view(request.query_params.get("tenant"))
-        body = await _json(request)
-        tenant = _str_or_none(body, "tenant")
-        if body.get("freeze"):
-            mock.clock.freeze()
-        if body.get("unfreeze"):
-            mock.clock.unfreeze()
-        if "advance" in body:
-            seconds = body["advance"]
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                raise AdminError(400, "advance must be a number of seconds >= 0")
-            (mock.clock_for(tenant) if tenant else mock.clock).advance(float(seconds))
-        mock.save_clocks()
-        return clock_view(tenant)
+def _clock_view(mock: Mock, tenant: str | None) -> dict[str, Any]:
+    clock = mock.clock_for(tenant) if tenant else mock.clock
+    now = clock.now()
+    return {
+        "now": now,
+        "iso": iso(now),
+        "frozen": mock.clock.frozen,
+        "tenant": tenant,
+        "offset": getattr(clock, "offset", 0.0),
+    }
 
-    async def requests(request: Request) -> Any:
-        q = request.query_params
-        provider = provider_arg(q.get("provider"))
-        if request.method == "DELETE":
-            mock.journal.clear(provider=provider, tenant=q.get("tenant"))
-            return {"cleared": True}
-        limit = q.get("limit")
-        if limit is not None and not limit.isdigit():
-            raise AdminError(400, "limit must be a whole number")
-        entries = mock.journal.entries(
-            provider=provider,
-            tenant=q.get("tenant"),
-            operation_id=q.get("operationId"),
-            limit=int(limit) if limit else None,
-        )
-        return {"requests": [e.as_dict() for e in entries]}
 
-    async def state(request: Request) -> Any:
-        q = request.query_params
-        return mock.store.dump(provider_arg(q.get("provider")), q.get("tenant"))
+async def index(request: Request) -> Any:
+    mock = _mock(request)
+    return {
+        "providers": list(mock.providers),
+        "clock": _clock_view(mock, None),
+        "journal_size": mock.journal.size,
+        "validate_responses": mock.validate_responses,
+    }
 
-    async def outcomes(request: Request) -> Any:
-        if request.method == "GET":
-            q = request.query_params
-            return {
-                "outcomes": mock.outcomes.pending(provider_arg(q.get("provider")), q.get("tenant"))
-            }
-        body = await _json(request)
-        name = provider_arg(_str_or_none(body, "provider"))
-        tenant, outcome = _str_or_none(body, "tenant"), _str_or_none(body, "outcome")
-        if name is None or tenant is None or outcome is None:
-            raise AdminError(400, "provider, tenant and outcome are required")
-        allowed = mock.providers[name].outcomes
-        if outcome not in allowed:
-            raise AdminError(400, f"outcome must be one of {sorted(allowed)}")
-        mock.outcomes.push(name, tenant, outcome, resource=_str_or_none(body, "id") or "*")
-        with mock.store.locked(name, tenant):
-            mock.commit(name, tenant)
-        return {"queued": mock.outcomes.pending(name, tenant)}
 
-    async def provider_action(request: Request) -> Any:
-        name = provider_arg(request.path_params["provider"])
-        assert name is not None
-        args = await _json(request)
-        tenant = args.pop("tenant", None)
-        if not isinstance(tenant, str) or not tenant:
-            raise AdminError(400, "tenant (a string) is required")
-        try:
-            result = mock.admin(name, request.path_params["action"], tenant, args)
-        except KeyError as err:
-            if err.args and str(err.args[0]).startswith(name):
-                raise AdminError(404, str(err.args[0])) from err
-            raise AdminError(400, f"missing argument {err}") from err
-        except (ValueError, TypeError) as err:
-            raise AdminError(400, str(err)) from err
-        return {"result": result}
+async def reset(request: Request) -> Any:
+    mock, body = _mock(request), await _json(request)
+    provider = _provider(mock, _str_or_none(body, "provider"))
+    tenant = _str_or_none(body, "tenant")
+    dropped = mock.reset(provider=provider, tenant=tenant)
+    return {"reset": dropped, "provider": provider, "tenant": tenant}
 
-    async def faults(request: Request) -> Any:
-        if request.method == "GET":
-            return {"faults": [r.as_dict() for r in mock.faults.rules]}
-        if request.method == "DELETE":
-            q = request.query_params
-            return {
-                "removed": mock.faults.remove(
-                    id=q.get("id"), provider=provider_arg(q.get("provider")), tenant=q.get("tenant")
-                )
-            }
-        body = await _json(request)
-        provider_arg(_str_or_none(body, "provider"))
-        try:
-            rule = mock.add_fault(Rule.from_dict(body))
-        except ValueError as err:
-            raise AdminError(400, str(err)) from err
-        return rule.as_dict()
 
-    async def options(request: Request) -> Any:
-        name = provider_arg(request.path_params["provider"])
-        assert name is not None
-        if request.method == "GET":
-            return dict(mock.options_of(name))
-        return mock.patch_options(name, await _json(request))
+async def read_clock(request: Request) -> Any:
+    return _clock_view(_mock(request), request.query_params.get("tenant"))
 
-    async def errors(request: Request) -> Any:
-        return {
-            "errors": [
-                {
-                    "provider": e.provider,
-                    "tenant": e.tenant,
-                    "operationId": e.operation_id,
-                    "message": e.message,
-                }
-                for e in mock.errors
-            ]
-        }
 
-    def endpoint(
-        fn: Callable[[Request], Awaitable[Any]],
-    ) -> Callable[[Request], Awaitable[JSONResponse]]:
-        async def run(request: Request) -> JSONResponse:
-            try:
-                return JSONResponse(await fn(request))
-            except AdminError as err:
-                return JSONResponse({"error": err.message}, status_code=err.status)
+async def change_clock(request: Request) -> Any:
+    mock, body = _mock(request), await _json(request)
+    tenant = _str_or_none(body, "tenant")
+    if body.get("freeze"):
+        mock.freeze(True)
+    if body.get("unfreeze"):
+        mock.freeze(False)
+    if "advance" in body:
+        mock.advance(body["advance"], tenant)
+    return _clock_view(mock, tenant)
 
-        return run
 
-    return Starlette(
-        routes=[
-            Route("/", endpoint(index), methods=["GET"]),
-            Route("/reset", endpoint(reset), methods=["POST"]),
-            Route("/clock", endpoint(clock), methods=["GET", "POST"]),
-            Route("/requests", endpoint(requests), methods=["GET", "DELETE"]),
-            Route("/state", endpoint(state), methods=["GET"]),
-            Route("/outcomes", endpoint(outcomes), methods=["GET", "POST"]),
-            Route("/errors", endpoint(errors), methods=["GET"]),
-            Route("/faults", endpoint(faults), methods=["GET", "POST", "DELETE"]),
-            Route("/options/{provider}", endpoint(options), methods=["GET", "PATCH"]),
-            Route("/providers/{provider}/{action}", endpoint(provider_action), methods=["POST"]),
-        ]
+async def read_requests(request: Request) -> Any:
+    mock, q = _mock(request), request.query_params
+    limit = q.get("limit")
+    if limit is not None and not limit.isdigit():
+        raise AdminError(400, "limit must be a whole number")
+    entries = mock.journal.entries(
+        provider=_provider(mock, q.get("provider")),
+        tenant=q.get("tenant"),
+        operation_id=q.get("operationId"),
+        limit=int(limit) if limit else None,
     )
+    return {"requests": [e.as_dict() for e in entries]}
+
+
+async def clear_requests(request: Request) -> Any:
+    mock, q = _mock(request), request.query_params
+    mock.journal.clear(provider=_provider(mock, q.get("provider")), tenant=q.get("tenant"))
+    return {"cleared": True}
+
+
+async def state(request: Request) -> Any:
+    mock, q = _mock(request), request.query_params
+    return mock.store.dump(_provider(mock, q.get("provider")), q.get("tenant"))
+
+
+async def read_outcomes(request: Request) -> Any:
+    mock, q = _mock(request), request.query_params
+    return {"outcomes": mock.outcomes.pending(_provider(mock, q.get("provider")), q.get("tenant"))}
+
+
+async def queue_outcome(request: Request) -> Any:
+    mock, body = _mock(request), await _json(request)
+    name = _provider(mock, _str_or_none(body, "provider"))
+    tenant, outcome = _str_or_none(body, "tenant"), _str_or_none(body, "outcome")
+    if name is None or tenant is None or outcome is None:
+        raise AdminError(400, "provider, tenant and outcome are required")
+    resource = _str_or_none(body, "id") or "*"
+    return {"queued": mock.queue_outcome(name, tenant, outcome, resource)}
+
+
+async def provider_action(request: Request) -> Any:
+    mock = _mock(request)
+    name = _provider(mock, request.path_params["provider"])
+    assert name is not None
+    args = await _json(request)
+    tenant = args.pop("tenant", None)
+    if not isinstance(tenant, str) or not tenant:
+        raise AdminError(400, "tenant (a string) is required")
+    try:
+        result = mock.admin(name, request.path_params["action"], tenant, args)
+    except KeyError as err:
+        if err.args and str(err.args[0]).startswith(name):
+            raise AdminError(404, str(err.args[0])) from err
+        raise AdminError(400, f"missing argument {err}") from err
+    return {"result": result}
+
+
+async def read_faults(request: Request) -> Any:
+    return {"faults": [r.as_dict() for r in _mock(request).faults.rules]}
+
+
+async def add_fault(request: Request) -> Any:
+    mock, body = _mock(request), await _json(request)
+    _provider(mock, _str_or_none(body, "provider"))
+    return mock.add_fault(Rule.from_dict(body)).as_dict()
+
+
+async def remove_faults(request: Request) -> Any:
+    mock, q = _mock(request), request.query_params
+    provider = _provider(mock, q.get("provider"))
+    return {
+        "removed": mock.faults.remove(id=q.get("id"), provider=provider, tenant=q.get("tenant"))
+    }
+
+
+async def read_options(request: Request) -> Any:
+    mock = _mock(request)
+    name = _provider(mock, request.path_params["provider"])
+    assert name is not None
+    return dict(mock.options_of(name))
+
+
+async def patch_options(request: Request) -> Any:
+    mock = _mock(request)
+    name = _provider(mock, request.path_params["provider"])
+    assert name is not None
+    return mock.patch_options(name, await _json(request))
+
+
+async def errors(request: Request) -> Any:
+    found = _mock(request).errors
+    return {
+        "errors": [
+            {
+                "provider": e.provider,
+                "tenant": e.tenant,
+                "operationId": e.operation_id,
+                "message": e.message,
+            }
+            for e in found
+        ]
+    }
+
+
+def _endpoint(
+    fn: Callable[[Request], Awaitable[Any]],
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def run(request: Request) -> JSONResponse:
+        try:
+            return JSONResponse(await fn(request))
+        except AdminError as err:
+            return JSONResponse({"error": err.message}, status_code=err.status)
+        except (ValueError, TypeError) as err:  # the Mock refused the arguments
+            return JSONResponse({"error": str(err)}, status_code=400)
+
+    return run
+
+
+ROUTES: list[tuple[str, str, Callable[[Request], Awaitable[Any]]]] = [
+    ("GET", "/", index),
+    ("POST", "/reset", reset),
+    ("GET", "/clock", read_clock),
+    ("POST", "/clock", change_clock),
+    ("GET", "/requests", read_requests),
+    ("DELETE", "/requests", clear_requests),
+    ("GET", "/state", state),
+    ("GET", "/outcomes", read_outcomes),
+    ("POST", "/outcomes", queue_outcome),
+    ("GET", "/errors", errors),
+    ("GET", "/faults", read_faults),
+    ("POST", "/faults", add_fault),
+    ("DELETE", "/faults", remove_faults),
+    ("GET", "/options/{provider}", read_options),
+    ("PATCH", "/options/{provider}", patch_options),
+    ("POST", "/providers/{provider}/{action}", provider_action),
+]
+
+
+def admin_app(mock: Mock) -> Starlette:
+    """The admin API over `mock`: one route per method, each a verb the `Mock` owns."""
+    app = Starlette(
+        routes=[Route(path, _endpoint(fn), methods=[method]) for method, path, fn in ROUTES]
+    )
+    app.state.mock = mock
+    return app

@@ -28,7 +28,7 @@ from mockserver.errors import ConfigError
 from mockserver.journal import Journal
 from mockserver.mock import DEFAULT_MAX_BODY, Mock, ServerError, merge_patch
 from mockserver.persist import SqliteState
-from mockserver.providers.base import Provider
+from mockserver.provider import Provider
 from mockserver.spec import Spec
 from mockserver.store import Store
 
@@ -37,7 +37,7 @@ def discover() -> dict[str, Provider]:
     """Every provider module in `mockserver.providers`, by name."""
     found: dict[str, Provider] = {}
     for info in pkgutil.iter_modules(providers_pkg.__path__):
-        if info.name.startswith("_") or info.name == "base":
+        if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{providers_pkg.__name__}.{info.name}")
         provider = getattr(module, "PROVIDER", None)

@@ -1,10 +1,18 @@
-"""Serving one provider: route by its spec, authenticate, validate, run the handler, answer.
+"""Serving one provider: one request through named stages.
 
-The order for every request: route -> authenticate (when the operation has a security
-requirement) -> `Provider.before` -> parse and validate the request against the spec -> tenant
--> faults -> the handler under the tenant's lock (and the state file written, for a change) ->
-errors rendered in the vendor's format -> the response checked against the spec (optional) ->
-journal. Plain ASGI: Starlette's request machinery costs more than all of this.
+    route -> parse -> admit -> run -> answer
+
+- route: the spec names the operation (404/405 otherwise).
+- parse: the body is read as JSON and every parameter checked against the spec; what is wrong
+  is kept, not raised, so the tenant can still be read from what was sent.
+- admit: `Provider.authenticate` (when the operation has a security requirement), then the
+  tenant, read once (`Provider.tenant`).
+- run: under the tenant's lock, once: `Provider.before`, the refusal of an invalid request,
+  faults, the handler, and the state file written for a change.
+- answer: errors rendered in the vendor's format, the response checked against the spec
+  (optional), the journal written; `serve` sends it, delayed, dropped or cut short by a fault.
+
+Plain ASGI: Starlette's request machinery costs more than all of this.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,7 +30,9 @@ from starlette.types import Receive, Scope, Send
 from mockserver.errors import Invalid, MockError, PayloadTooLarge, Unimplemented
 from mockserver.faults import Rule
 from mockserver.mock import Mock, ServerError
-from mockserver.providers.base import Ctx, Provider
+from mockserver.provider import NO_HEADERS, Call, Ctx, Provider, Reply
+from mockserver.spec import Operation
+from mockserver.store import TenantStore
 
 
 class RequestHeaders(dict[str, str]):
@@ -45,6 +56,18 @@ class RequestHeaders(dict[str, str]):
 
 _STDLIB_JSON = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps builds one per call
 _GET = dict.get  # header lookups by a name already lowercase, skipping RequestHeaders.get
+
+
+@dataclass(slots=True)
+class Answer:
+    """What a request gets: the reply, and the fault (if any) that delivers it."""
+
+    reply: Reply
+    fault: Rule | None = None
+
+
+# What `Provider.tenant` may raise on a request the spec refuses (it reads what was sent).
+_UNREADABLE = (MockError, LookupError, TypeError, ValueError)
 
 
 class ProviderApp:
@@ -71,30 +94,33 @@ class ProviderApp:
             raw: bytes | MockError = await self._read(receive, headers)
         except MockError as err:
             raw = err
-        status, body, extra, fault = self.handle(scope, root, headers, raw)
-        media = extra.pop("Content-Type", "application/json") if extra else "application/json"
-        if body is None:
+        answer = self.handle(scope, root, headers, raw)
+        reply = answer.reply
+        media = reply.media_type
+        if reply.body is None:
             content = b""
         elif media.endswith("json"):
-            content = encode_json(body)
+            content = encode_json(reply.body)
         else:
-            content = str(body).encode()
-        out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+            content = str(reply.body).encode()
+        out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
         out.append((b"content-length", str(len(content)).encode()))
-        if body is not None:
+        if reply.body is not None:
             out.append((b"content-type", media.encode("latin-1")))
+        start = {"type": "http.response.start", "status": reply.status, "headers": out}
+        fault = answer.fault
         if fault is not None:
             delay = fault.delay()
             if delay:
                 await self.mock.sleep(delay)
             if fault.kind in ("drop", "truncate"):
                 if fault.kind == "truncate":
-                    await send({"type": "http.response.start", "status": status, "headers": out})
+                    await send(start)
                     half = content[: len(content) // 2]
                     await send({"type": "http.response.body", "body": half, "more_body": True})
                 await _hang_up(send)
                 return
-        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send(start)
         await send({"type": "http.response.body", "body": content})
 
     async def _read(self, receive: Receive, headers: RequestHeaders) -> bytes:
@@ -125,113 +151,204 @@ class ProviderApp:
                 break
         return b"".join(chunks)
 
-    def _ctx(self, scope: Scope, root: str, headers: RequestHeaders) -> Ctx:
+    # -- the stages ---------------------------------------------------------------------------
+    def handle(
+        self, scope: Scope, root: str, headers: RequestHeaders, raw: bytes | MockError
+    ) -> Answer:
+        """One request through every stage; never raises."""
+        call = self._call(scope, root, headers)
+        query = scope.get("query_string", b"").decode("latin-1")
+        op: Operation | None = None
+        tenant = ""
+        fault: Rule | None = None
+        try:
+            op = self._route(call, root)
+            problem = self._parse(call, op, headers, query, raw)
+            tenant = self._admit(call, op, problem)
+            if problem is None and self.mock.faults.rules:
+                fault = self.mock.faults.pick(self.name, op.operation_id, tenant, set(op.responses))
+            reply = self._run(call, op, tenant, problem, fault)
+        except MockError as err:
+            if not tenant and op is not None:
+                tenant = self._readable_tenant(call)
+            reply = self._refusal(err, call, op)
+            if isinstance(err, Unimplemented) or (fault is not None and fault.allow_undocumented):
+                op = None  # nothing in the spec to hold this answer to
+        except Exception as exc:  # a bug in the mock, never the client's fault
+            self.mock.record_error(
+                ServerError(self.name, tenant, call.operation_id, repr(exc), exc)
+            )
+            reply = self._error(MockError(f"Internal mock error: {exc!r}"), call)
+            op = None  # already recorded; do not report its 500 again as a spec mismatch
+        if op is not None and self.mock.validate_responses:
+            reply = self._conforming(reply, op, call, tenant)
+        self._journal(call, tenant, query, reply.status)
+        return Answer(reply, fault)
+
+    def _call(self, scope: Scope, root: str, headers: RequestHeaders) -> Call:
         host = _GET(headers, "host") or "localhost"
-        return Ctx(
+        return Call(
             self.name,
             "",
             scope["method"],
             scope["path"],
             f"{scope.get('scheme', 'http')}://{host}{root}",
             headers,
-            request_id=f"{next(self.mock.requests_seen):032x}",
-            ids=self.mock.store.ids,
-            outcomes=self.mock.outcomes,
-            delays=self.delays,
-            options=self.options,
+            {},
+            {},
+            {},
+            None,
+            self.options,
+            f"{next(self.mock.requests_seen):032x}",
         )
 
-    def handle(
-        self, scope: Scope, root: str, headers: RequestHeaders, raw: bytes | MockError
-    ) -> tuple[int, Any, dict[str, str], Rule | None]:
-        mock, provider, name = self.mock, self.provider, self.name
-        ctx = self._ctx(scope, root, headers)
-        route_path = ctx.url[len(root) :] if root and ctx.url.startswith(root) else ctx.url
-        query = scope.get("query_string", b"").decode("latin-1")
-        op = None
-        fault = None
-        early: dict[str, str] = {}
+    def _route(self, call: Call, root: str) -> Operation:
+        url = call.url
+        op, call.path = self.spec.match(
+            call.method, (url[len(root) :] if root and url.startswith(root) else url) or "/"
+        )
+        call.operation_id = op.operation_id
+        return op
+
+    def _parse(
+        self, call: Call, op: Operation, headers: RequestHeaders, query: str, raw: bytes | MockError
+    ) -> MockError | None:
+        """Read the body and check the request; what is wrong with it, or None."""
+        problem: MockError | None = None
+        body, present = None, False
+        if isinstance(raw, MockError):
+            problem = raw
+        else:
+            try:
+                body, present = parse_body(raw)
+            except Invalid as err:
+                problem = err
+        checked = op.validate_request(
+            call.path,
+            parse_qs(query, keep_blank_values=True) if query else {},
+            headers,
+            body,
+            present,
+            _GET(headers, "content-type"),
+        )
+        call.path, call.query, call.header, call.body = (
+            checked.path,
+            checked.query,
+            checked.header,
+            body,
+        )
+        return problem or checked.invalid
+
+    def _admit(self, call: Call, op: Operation, problem: MockError | None) -> str:
+        """Authenticate, then read the tenant, once. For a request the spec refuses the
+        tenant is read from what was sent; if it cannot be, the refusal is the answer."""
+        if op.secured:
+            self.provider.authenticate(call)
+        if problem is None:
+            return self.provider.tenant(call)
         try:
-            op, path_params = self.spec.match(ctx.method, route_path or "/")
-            ctx.operation_id = op.operation_id
-            if op.secured:
-                provider.authenticate(ctx)
-            if provider.before is not None:
-                ctx.path = dict(path_params)
-                self._enter_tenant(ctx)
-                ts = mock.store.tenant(name, ctx.tenant)
-                with ts.lock:
-                    ctx.store = ts
-                    early = dict(provider.before(ctx))
-            if isinstance(raw, MockError):
-                raise raw
-            body, present = parse_body(raw)
-            ctx.path, ctx.query, ctx.header = op.validate_request(
-                path_params,
-                parse_qs(query, keep_blank_values=True) if query else {},
-                headers,
-                body,
-                present,
-                _GET(headers, "content-type"),
-            )
-            ctx.body = body
-            if provider.before is None:
-                self._enter_tenant(ctx)
-            handler = provider.handlers.get(op.operation_id)
-            if handler is None:
-                raise Unimplemented(f"{op.operation_id} is not implemented by this mock")
-            if mock.faults.rules:
-                fault = mock.faults.pick(name, op.operation_id, ctx.tenant, set(op.responses))
-            if fault is not None and fault.status is not None and not fault.after:
-                raise self._fault_error(fault, ctx)
-            ts = mock.store.tenant(name, ctx.tenant)
-            with ts.lock:
-                ctx.store = ts
-                reply = handler(ctx)
-                if mock.persist is not None and ctx.method not in ("GET", "HEAD"):
-                    mock.commit(name, ctx.tenant)
-            if fault is not None and fault.status is not None:
-                raise self._fault_error(fault, ctx)  # `after`: the change happened
-            status, out = reply[0], reply[1]
-            headers_out = dict(reply[2]) if len(reply) == 3 else {}
-        except MockError as err:
-            if err.status == 413 and op is not None and "413" not in op.responses:
-                err.status = 400  # the vendor documents no 413 here: its generic bad request
-            status, out, headers_out = self._error(err, ctx)
-            if isinstance(err, Unimplemented) or (fault is not None and fault.allow_undocumented):
-                op = None  # nothing in the spec to hold this answer to
-        except Exception as exc:  # a bug in the mock, never the client's fault
-            mock.record_error(ServerError(name, ctx.tenant, ctx.operation_id, repr(exc), exc))
-            status, out, headers_out = self._error(MockError(f"Internal mock error: {exc!r}"), ctx)
-            op = None  # already recorded; do not report its 500 again as a spec mismatch
-        if mock.validate_responses and op is not None:
-            problems = op.validate_response(status, out)
-            if problems:
-                message = (
-                    f"response {status} to {op.operation_id} does not match the spec: "
-                    + "; ".join(problems)
-                )
-                mock.record_error(ServerError(name, ctx.tenant, op.operation_id, message))
-                status, out, headers_out = self._error(MockError(message), ctx)
+            return self.provider.tenant(call)
+        except _UNREADABLE:
+            raise problem from None
+
+    def _readable_tenant(self, call: Call) -> str:
+        """The tenant a refused request names, as far as it can be read (for the journal)."""
+        try:
+            return self.provider.tenant(call)
+        except _UNREADABLE:
+            return ""
+
+    def _run(
+        self, call: Call, op: Operation, tenant: str, problem: MockError | None, fault: Rule | None
+    ) -> Reply:
+        """Under the tenant's lock, once: `before`, the refusal, faults, the handler, commit."""
+        mock, provider = self.mock, self.provider
+        store = mock.store.tenant(self.name, tenant)
+        with store.lock:
+            ctx = self._ctx(call, tenant, store)
+            early = provider.before(ctx) if provider.before is not None else NO_HEADERS
+            try:
+                reply = self._decide(ctx, op, problem, fault)
+            except MockError as err:
+                if early:
+                    err.headers = {**early, **err.headers}
+                raise
+        if early:
+            reply = reply._replace(headers={**early, **reply.headers})
+        return reply
+
+    def _decide(
+        self, ctx: Ctx, op: Operation, problem: MockError | None, fault: Rule | None
+    ) -> Reply:
+        if problem is not None:
+            raise problem
+        handler = self.provider.handlers.get(op.operation_id)
+        if handler is None:
+            raise Unimplemented(f"{op.operation_id} is not implemented by this mock")
+        mock = self.mock
+        if fault is not None and fault.status is not None and not fault.after:
+            raise self._fault_error(fault, ctx)
+        reply = handler(ctx)
+        if mock.persist is not None and ctx.method not in ("GET", "HEAD"):
+            mock.commit(self.name, ctx.tenant)
+        if fault is not None and fault.status is not None:
+            raise self._fault_error(fault, ctx)  # `after`: the change happened
+        return reply
+
+    def _ctx(self, call: Call, tenant: str, store: TenantStore) -> Ctx:
+        mock = self.mock
+        return Ctx(
+            call.provider,
+            call.operation_id,
+            call.method,
+            call.url,
+            call.base_url,
+            call.headers,
+            call.path,
+            call.query,
+            call.header,
+            call.body,
+            call.options,
+            call.request_id,
+            tenant,
+            store,
+            mock.clock_for(tenant),
+            mock.store.ids,
+            self.delays,
+            mock.outcomes,
+        )
+
+    def _refusal(self, err: MockError, call: Call, op: Operation | None) -> Reply:
+        if err.status == 413 and op is not None and "413" not in op.responses:
+            err.status = 400  # the vendor documents no 413 here: its generic bad request
+        return self._error(err, call)
+
+    def _conforming(self, reply: Reply, op: Operation, call: Call, tenant: str) -> Reply:
+        """The reply, or a 500 naming how it breaks the spec (recorded for the test)."""
+        problems = op.validate_response(reply.status, reply.body)
+        if not problems:
+            return reply
+        message = (
+            f"response {reply.status} to {op.operation_id} does not match the spec: "
+            + "; ".join(problems)
+        )
+        self.mock.record_error(ServerError(self.name, tenant, op.operation_id, message))
+        return self._error(MockError(message), call)
+
+    def _journal(self, call: Call, tenant: str, query: str, status: int) -> None:
+        mock = self.mock
         mock.journal.record(
-            (ctx.clock or mock.clock).now(),
-            name,
-            ctx.tenant,
-            ctx.operation_id,
-            ctx.method,
-            ctx.url,
+            (mock.clock_for(tenant) if tenant else mock.clock).now(),
+            self.name,
+            tenant,
+            call.operation_id,
+            call.method,
+            call.url,
             query,
             status,
-            ctx.request_id,
-            ctx.body,
+            call.request_id,
+            call.body,
         )
-        if early:
-            headers_out = {**early, **headers_out}
-        return status, out, headers_out, fault
-
-    def _enter_tenant(self, ctx: Ctx) -> None:
-        ctx.tenant = self.provider.tenant(ctx)
-        ctx.clock = self.mock.clock_for(ctx.tenant)
 
     def _fault_error(self, fault: Rule, ctx: Ctx) -> MockError:
         headers: dict[str, str] = {}
@@ -239,8 +356,8 @@ class ProviderApp:
             headers = self.provider.rate_limit_headers(fault.retry_after, ctx.now())
         return MockError(fault.message, status=fault.status, code=fault.code, headers=headers)
 
-    def _error(self, err: MockError, ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
-        return err.status, self.provider.render_error(err, ctx), dict(err.headers)
+    def _error(self, err: MockError, call: Call) -> Reply:
+        return Reply(err.status, self.provider.render_error(err, call), err.headers)
 
 
 async def _hang_up(send: Send) -> None:

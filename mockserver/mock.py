@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import math
 import threading
 from collections import ChainMap
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,7 +20,7 @@ from mockserver.clock import TenantClock, VirtualClock
 from mockserver.faults import Faults, Rule
 from mockserver.journal import Journal
 from mockserver.persist import SqliteState
-from mockserver.providers.base import Provider
+from mockserver.provider import Provider
 from mockserver.spec import Spec
 from mockserver.statemachine import Outcomes
 from mockserver.store import Ids, Store
@@ -79,6 +80,44 @@ class Mock:
         if self.persist is not None:
             self.persist.save_meta("options", self.options)
         return dict(self.options_of(provider))
+
+    def restore_options(self, provider: str, overrides: dict[str, Any]) -> None:
+        """Put a provider's own options back to `overrides` (what `options` held before), in
+        place, so the served app keeps seeing them, and in the state file."""
+        current = self.options.setdefault(provider, {})
+        current.clear()
+        current.update(copy.deepcopy(overrides))
+        if self.persist is not None:
+            self.persist.save_meta("options", self.options)
+
+    def queue_outcome(
+        self, provider: str, tenant: str, outcome: str, resource: str = "*"
+    ) -> list[dict[str, Any]]:
+        """Decide how the next asynchronous step of `resource` (or of any) ends; returns what
+        the tenant has queued. ValueError for an outcome the provider does not have."""
+        allowed = self.providers[provider].outcomes
+        if outcome not in allowed:
+            raise ValueError(f"outcome must be one of {sorted(allowed)}")
+        with self.store.locked(provider, tenant):
+            self.outcomes.push(provider, tenant, outcome, resource=resource)
+            self.commit(provider, tenant)
+        return self.outcomes.pending(provider, tenant)
+
+    def advance(self, seconds: float, tenant: str | None = None) -> None:
+        """Move the shared clock (or one tenant's) forward; ValueError unless seconds >= 0."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError("advance must be a number of seconds >= 0")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("advance must be a number of seconds >= 0")
+        (self.clock_for(tenant) if tenant else self.clock).advance(float(seconds))
+        self.save_clocks()
+
+    def freeze(self, frozen: bool) -> None:
+        if frozen:
+            self.clock.freeze()
+        else:
+            self.clock.unfreeze()
+        self.save_clocks()
 
     def commit(self, provider: str, tenant: str) -> None:
         """Write one tenant's state to the state file (call it holding the tenant's lock)."""

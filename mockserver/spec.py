@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import yaml
@@ -170,6 +170,15 @@ def _scalar(raw: str, kind: str | None) -> Any:
     return raw
 
 
+class Checked(NamedTuple):
+    """A request's parameters by location, and what is wrong with the request (None: nothing)."""
+
+    path: dict[str, Any]
+    query: dict[str, Any]
+    header: dict[str, Any]
+    invalid: Invalid | None
+
+
 @dataclass
 class Operation:
     operation_id: str
@@ -207,8 +216,9 @@ class Operation:
         body: Any,
         body_present: bool,
         content_type: str | None,
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """Coerce and check everything; raise `Invalid` listing every problem."""
+    ) -> Checked:
+        """Coerce and check everything: the parameters that were sent (coerced where they
+        could be), and an `Invalid` listing every problem, if any."""
         problems: list[dict[str, Any]] = []
         found: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for p in self.params:
@@ -242,12 +252,13 @@ class Operation:
                 validator = self.body_validator(content_type)
                 if validator is not None:
                     problems.extend(validator.problems(body, "body"))
+        invalid = None
         if problems:
-            raise Invalid(
+            invalid = Invalid(
                 "Invalid request: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
                 details=problems,
             )
-        return found["path"], found["query"], found["header"]
+        return Checked(found["path"], found["query"], found["header"], invalid)
 
     def validate_response(self, status: int, body: Any) -> list[str]:
         """Problems with a response the mock is about to send (empty when it conforms)."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Record = dict[str, Any]
+from mockserver.store import Record
 
 STATUS = "status"
 SINCE = "_since"  # when the record entered its current status (epoch seconds)

@@ -162,10 +162,7 @@ class Mockserver:
 
     def outcome(self, provider: str, outcome: str, *, id: str = "*") -> None:
         """Decide how the next asynchronous transition ends (of resource `id`, or of any)."""
-        allowed = self.mock.providers[self._name(provider)].outcomes
-        if outcome not in allowed:
-            raise ValueError(f"outcome must be one of {sorted(allowed)}")
-        self.mock.outcomes.push(self._name(provider), self.tenant, outcome, resource=id)
+        self.mock.queue_outcome(self._name(provider), self.tenant, outcome, id)
 
     def admin(self, provider: str, action: str, *, tenant: str | None = None, **args: Any) -> Any:
         """Run a provider admin action on this test's tenant (or `tenant`), e.g.
@@ -238,7 +235,7 @@ class Mockserver:
 
     def close(self) -> None:
         for name, saved in self._saved_options.items():
-            self.mock.options[name] = saved
+            self.mock.restore_options(name, saved)
         for client in self._clients:
             client.close()
         if self._transport is not None:

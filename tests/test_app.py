@@ -11,6 +11,7 @@ import pytest
 from mockserver.app import check_provider, create_app, discover, mock_of
 from mockserver.clock import VirtualClock
 from mockserver.errors import ConfigError
+from mockserver.provider import Reply
 from mockserver.spec import Spec, spec_dir
 from pytest_plugin.transport import ASGISyncTransport
 
@@ -153,7 +154,7 @@ def test_a_bug_in_a_handler_is_a_vendor_500_and_is_recorded(
 def test_a_response_that_breaks_the_spec_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     handlers = {
         **discover()["sap_ai_core"].handlers,
-        "configuration.query": lambda ctx: (200, {"count": 0}),
+        "configuration.query": lambda ctx: Reply(200, {"count": 0}),
     }
     app = with_handlers(monkeypatch, handlers=handlers)
     transport = ASGISyncTransport(app)

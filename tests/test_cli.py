@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -98,9 +99,18 @@ def test_a_wheel_installed_in_a_fresh_venv_finds_its_specs(tmp_path: Path) -> No
     )
     wheel = next(dist.glob("deploymock-*.whl"))
     env_dir = tmp_path / "venv"
-    # Dependencies come from this interpreter's site-packages; deploymock only from the wheel.
-    venv.create(env_dir, with_pip=True, system_site_packages=True)
+    # Dependencies come from this interpreter's site-packages (a path, so its .pth files, the
+    # editable install of this checkout among them, are not read); deploymock from the wheel.
+    venv.create(env_dir, with_pip=True)
     bindir = env_dir / "bin"
+    site = subprocess.run(
+        [str(bindir / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(site, "deploymock-test-deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     subprocess.run(
         [str(bindir / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
         check=True,

@@ -59,7 +59,7 @@ def schemas_in_specs() -> list[Any]:
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=json_values)
 def test_agrees_with_jsonschema(schema: Any, value: Any) -> None:
     check = compile_check(schema)
@@ -67,7 +67,7 @@ def test_agrees_with_jsonschema(schema: Any, value: Any) -> None:
     assert check(value) == Draft202012Validator(schema).is_valid(value)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), value=json_values)
 def test_agrees_on_the_specs_own_schemas(data: st.DataObject, value: Any) -> None:
     schema = data.draw(st.sampled_from(SPEC_SCHEMAS))

@@ -77,7 +77,7 @@ def test_a_default_response_is_found() -> None:
 
 def test_query_values_are_coerced_by_schema_type(sap: Spec) -> None:
     op = sap.operations["deployment.query"]
-    _, query, header = op.validate_request(
+    _, query, header, invalid = op.validate_request(
         {},
         {"$top": ["5"], "executableIds": ["exec-a,exec-b"], "status": ["RUNNING"]},
         {"AI-Resource-Group": "rg"},
@@ -87,26 +87,28 @@ def test_query_values_are_coerced_by_schema_type(sap: Spec) -> None:
     )
     assert query == {"$top": 5, "executableIds": ["exec-a", "exec-b"], "status": "RUNNING"}
     assert header == {"AI-Resource-Group": "rg"}
+    assert invalid is None
 
 
 def test_validation_collects_every_problem(sap: Spec) -> None:
     op = sap.operations["deployment.query"]
-    with pytest.raises(Invalid) as info:
-        op.validate_request({}, {"$top": ["x"], "status": ["NOPE"]}, {}, None, False, None)
-    fields = sorted(d["field"] for d in info.value.details)
+    checked = op.validate_request({}, {"$top": ["x"], "status": ["NOPE"]}, {}, None, False, None)
+    assert isinstance(checked.invalid, Invalid)
+    fields = sorted(d["field"] for d in checked.invalid.details)
     assert fields == ["header.AI-Resource-Group", "query.$top", "query.status"]
+    assert checked.query == {"$top": "x", "status": "NOPE"}  # what was sent, for the journal
 
 
 def test_required_body_and_content_type(sap: Spec) -> None:
     op = sap.operations["deployment.create"]
     headers = {"AI-Resource-Group": "rg"}
-    with pytest.raises(Invalid, match="request body is required"):
-        op.validate_request({}, {}, headers, None, False, "application/json")
-    with pytest.raises(Invalid, match="not accepted"):
-        op.validate_request({}, {}, headers, {"configurationId": "abcd"}, True, "text/plain")
-    op.validate_request(
-        {}, {}, headers, {"configurationId": "abcd"}, True, "application/json; charset=utf-8"
-    )
+    missing = op.validate_request({}, {}, headers, None, False, "application/json").invalid
+    assert missing is not None and "request body is required" in missing.message
+    body = {"configurationId": "abcd"}
+    text = op.validate_request({}, {}, headers, body, True, "text/plain").invalid
+    assert text is not None and "not accepted" in text.message
+    json_utf8 = "application/json; charset=utf-8"
+    assert op.validate_request({}, {}, headers, body, True, json_utf8).invalid is None
 
 
 def test_response_validation_names_the_problem(sap: Spec) -> None:
@@ -124,7 +126,7 @@ def test_response_validation_names_the_problem(sap: Spec) -> None:
 
 def test_an_undeclared_json_media_type_is_still_validated(sap: Spec) -> None:
     op = sap.operations["deployment.batch_modify"]  # declares only application/merge-patch+json
-    with pytest.raises(Invalid):
-        op.validate_request(
-            {}, {}, {"AI-Resource-Group": "rg"}, "not an object", True, "application/json"
-        )
+    checked = op.validate_request(
+        {}, {}, {"AI-Resource-Group": "rg"}, "not an object", True, "application/json"
+    )
+    assert isinstance(checked.invalid, Invalid)

@@ -31,16 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.provider import TenantPlace
+
 PLACES = ("header", "query", "body", "path", "credentials")
-
-
-@dataclass(frozen=True)
-class TenantPlace:
-    """One place a request names its tenant in."""
-
-    where: str  # header | query | body | path | credentials (the token names the tenant)
-    name: str
-    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,18 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from mockserver.contract.hints import PLACES, Hints, TenantPlace
+from mockserver.contract.hints import Hints
 from mockserver.errors import MockError
-from mockserver.providers.base import Ctx, Provider
+from mockserver.provider import Provider, TenantPlace
 from mockserver.spec import Operation, Schema, Spec
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UPDATES = frozenset({"PUT", "PATCH"})
-_PROBE = "deploymocktenantprobe"
 Pointer = tuple[str, ...]
 
 
@@ -114,7 +113,7 @@ class Profile:
         self.name = provider.name
         self.routes = {(op.method, op.template): op for op in spec.operations.values()}
         self.tenant: tuple[TenantPlace, ...] = (
-            self.hints.tenant if self.hints.tenant is not None else detect_tenant(provider, spec)
+            self.hints.tenant if self.hints.tenant is not None else provider.tenant_in
         )
         self.credential_headers = credential_headers(self.doc)
         delays = [float(v) for v in provider.delays.values()] or [0.0]
@@ -310,68 +309,6 @@ def _schema(schema: Any) -> Schema:
 def _raw_key(op: Operation, key: str) -> str:
     responses = op.raw.get("responses", {})
     return next((k for k in responses if str(k).upper() == key.upper()), key)
-
-
-# -- tenant ----------------------------------------------------------------------------------
-def _candidates(spec: Spec) -> Iterator[tuple[str, str, Operation]]:
-    """(place, name, an operation that has it) for every header/query parameter and body field."""
-    seen: set[tuple[str, str]] = set()
-    for op in spec.operations.values():
-        for param in op.params:
-            if (param.location, param.name) not in seen:
-                seen.add((param.location, param.name))
-                yield param.location, param.name, op
-        for validator in op.body_types.values():
-            for name in properties(validator.schema):
-                if ("body", name) not in seen:
-                    seen.add(("body", name))
-                    yield "body", name, op
-
-
-def _names_tenant(provider: Provider, where: str, name: str, op: Operation) -> bool:
-    ctx = Ctx(
-        provider=provider.name,
-        operation_id=op.operation_id,
-        method=op.method,
-        url=op.template,
-        base_url="http://deploymock",
-        headers={name.lower(): _PROBE} if where == "header" else {},
-    )
-    if where == "header":
-        ctx.header = {name: _PROBE}
-    elif where == "query":
-        ctx.query = {name: _PROBE}
-    elif where == "path":
-        ctx.path = {name: _PROBE}
-    else:
-        ctx.body = {name: _PROBE}
-    try:
-        return _PROBE in str(provider.tenant(ctx))
-    except Exception:  # the provider refuses this request shape: not the tenant's place
-        return False
-
-
-def detect_tenant(provider: Provider, spec: Spec) -> tuple[TenantPlace, ...]:
-    """Where requests name their tenant, found by asking the provider's `tenant` function.
-
-    A parameter (or body field) is a tenant place if a request carrying only it maps to a tenant
-    derived from its value. Several places of one kind (WML's `space_id` and `project_id`) are
-    alternatives: the first one carries the tenant, the others are dropped.
-    """
-    found: dict[str, list[str]] = {}
-    for where, name, op in _candidates(spec):
-        if _names_tenant(provider, where, name, op):
-            found.setdefault(where, []).append(name)
-    declared = {p.name.lower() for op in spec.operations.values() for p in op.params}
-    for header, value in provider.client_headers(_PROBE).items():
-        if _PROBE in value and header.lower() not in declared:
-            found.setdefault("credentials", []).append(header)
-    return tuple(
-        TenantPlace(where, names[0], tuple(names[1:]))
-        for where in PLACES
-        for names in [found.get(where, [])]
-        if names
-    )
 
 
 # -- credentials -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from mockserver.contract.profile import Profile
 from mockserver.contract.report import CheckStat, ContractReport, Finding
 from mockserver.contract.roots import with_create_roots
 from mockserver.contract.settle import Settling
-from mockserver.providers.base import Provider
+from mockserver.provider import Provider
 from mockserver.spec import Spec
 
 SCHEMATHESIS_PHASES = ("examples", "coverage", "fuzzing", "stateful")

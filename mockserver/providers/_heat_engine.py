@@ -14,7 +14,7 @@ Semantics (../shared/reference/vendors.md sections 3 and 4; the specs state ever
   looks at outputs; only its signal path, which is not part of this API, does).
 - Errors are Heat's FaultWrapper body, whatever raised them (core validation included).
 - Tokens: any non-empty `X-Auth-Token` is accepted for any project unless it was bound to a
-  project with `bind_token` (provider option `tokens`: token -> project); a bound token used on
+  project through the provider option `tokens` (token -> project); a bound token used on
   another project's path answers 403.
 """
 
@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mockserver.clock import iso
 from mockserver.errors import PayloadTooLarge
-from mockserver.providers.base import (
+from mockserver.provider import (
+    Call,
     Conflict,
     Ctx,
     Forbidden,
@@ -35,14 +36,12 @@ from mockserver.providers.base import (
     MockError,
     NotFound,
     Provider,
+    Record,
     Reply,
+    TenantPlace,
     Unauthorized,
+    public,
 )
-
-if TYPE_CHECKING:
-    from mockserver.app import Mock
-
-Record = dict[str, Any]
 
 CONFIG, DEPLOYMENT = "software_config", "software_deployment"
 UPDATABLE = ("config_id", "input_values", "output_values", "action", "status", "status_reason")
@@ -93,7 +92,7 @@ class Flavor:
 
 
 # -- errors and auth -----------------------------------------------------------------------------
-def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
+def render_error(err: MockError, ctx: Call) -> dict[str, Any]:
     """Heat's FaultWrapper body (heat/api/middleware/fault.py), traceback always null."""
     try:
         title = HTTPStatus(err.status).phrase
@@ -124,14 +123,14 @@ def _error_type(err: MockError) -> str:
     return WEBOB_TYPES.get(err.status, "HTTPError")
 
 
-def _signed(ctx: Ctx) -> bool:
+def _signed(ctx: Call) -> bool:
     return ctx.headers.get("authorization", "").startswith(SIGNED_PREFIX) and bool(
         ctx.headers.get("x-project-id", "").strip()
     )
 
 
-def _authenticator(flavor: Flavor) -> Callable[[Ctx], None]:
-    def authenticate(ctx: Ctx) -> None:
+def _authenticator(flavor: Flavor) -> Callable[[Call], None]:
+    def authenticate(ctx: Call) -> None:
         token = ctx.headers.get("x-auth-token", "").strip()
         if not token and not (flavor.signed_requests and _signed(ctx)):
             uri = ctx.options["identity_uri"]
@@ -143,10 +142,10 @@ def _authenticator(flavor: Flavor) -> Callable[[Ctx], None]:
     return authenticate
 
 
-def _scoped(flavor: Flavor) -> Callable[[Ctx], str]:
+def _scoped(flavor: Flavor) -> Callable[[Call], str]:
     """The tenant is the path's project; a bound token or a signed request may not leave it."""
 
-    def tenant(ctx: Ctx) -> str:
+    def tenant(ctx: Call) -> str:
         project = str(ctx.path.get(flavor.project_param, ""))
         if not project:  # the version documents
             return project
@@ -159,25 +158,7 @@ def _scoped(flavor: Flavor) -> Callable[[Ctx], str]:
     return tenant
 
 
-def bind_token(mock: Mock, provider: str, token: str, project: str | None) -> None:
-    """Bind `token` to `project` (None: unbind), in the provider option `tokens`.
-
-    The same as `mockserver.set_options(provider, tokens={token: project})` or
-    `PATCH /__admin/options/<provider>` with `{"tokens": {token: project}}`.
-    """
-    tokens = mock.options.setdefault(provider, {}).setdefault("tokens", {})
-    if project is None:
-        tokens.pop(token, None)
-    else:
-        tokens[token] = project
-
-
 # -- records -------------------------------------------------------------------------------------
-def public(record: Record, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
-    keys = fields if fields is not None else tuple(record)
-    return {k: record[k] for k in keys if not k.startswith("_") and k in record}
-
-
 def _io(item: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """One config input/output as Heat's software_config_io stores it."""
     out = {**defaults, **{k: v for k, v in item.items() if v is not None}}
@@ -187,14 +168,14 @@ def _io(item: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _config(ctx: Ctx, cid: str) -> Record:
-    found = ctx.data.find(CONFIG, cid)
+    found = ctx.store.find(CONFIG, cid)
     if found is None:
         raise NotFound(f"Software config with id {cid} not found", code="NotFound")
     return found
 
 
 def _config_for_deployment(ctx: Ctx, cid: str) -> Record:
-    found = ctx.data.find(CONFIG, cid)
+    found = ctx.store.find(CONFIG, cid)
     if found is None:
         raise Invalid(
             f"Data supplied was not valid: Config with id {cid} not found", code="Invalid"
@@ -203,7 +184,7 @@ def _config_for_deployment(ctx: Ctx, cid: str) -> Record:
 
 
 def _deployment(ctx: Ctx, did: str) -> Record:
-    found = ctx.data.find(DEPLOYMENT, did)
+    found = ctx.store.find(DEPLOYMENT, did)
     if found is None:
         raise NotFound(f"Deployment with id {did} not found", code="NotFound")
     return found
@@ -213,13 +194,13 @@ def _deployment(ctx: Ctx, did: str) -> Record:
 def list_versions(ctx: Ctx) -> Reply:
     """Heat answers 300; `href` points back at the mock, mount prefix included."""
     link = {"rel": "self", "href": f"{ctx.base_url}/v1/"}
-    return 300, {"versions": [{"id": "v1.0", "status": "CURRENT", "links": [link]}]}
+    return Reply(300, {"versions": [{"id": "v1.0", "status": "CURRENT", "links": [link]}]})
 
 
 # -- software configs ----------------------------------------------------------------------------
 def create_software_config(ctx: Ctx) -> Reply:
     body, cid = ctx.body, ctx.new_id("uuid")
-    config = ctx.data.put(
+    config = ctx.store.put(
         CONFIG,
         cid,
         {
@@ -233,42 +214,42 @@ def create_software_config(ctx: Ctx) -> Reply:
             "creation_time": iso(ctx.now()),
         },
     )
-    return 200, {"software_config": public(config)}
+    return Reply(200, {"software_config": public(config)})
 
 
 def list_software_configs(ctx: Ctx) -> Reply:
     """Newest first (ties: id descending); the page starts after `marker`, if it is known."""
-    found = sorted(ctx.data.all(CONFIG), key=lambda c: (c["creation_time"], c["id"]), reverse=True)
+    found = sorted(ctx.store.all(CONFIG), key=lambda c: (c["creation_time"], c["id"]), reverse=True)
     ids = [c["id"] for c in found]
     marker = ctx.query.get("marker")
     if marker in ids:
         found = found[ids.index(marker) + 1 :]
     limit = ctx.query.get("limit")
     page = found if limit is None else found[:limit]
-    return 200, {"software_configs": [public(c, SUMMARY) for c in page]}
+    return Reply(200, {"software_configs": [public(c, SUMMARY) for c in page]})
 
 
 def show_software_config(ctx: Ctx) -> Reply:
-    return 200, {"software_config": public(_config(ctx, ctx.path["config_id"]))}
+    return Reply(200, {"software_config": public(_config(ctx, ctx.path["config_id"]))})
 
 
 def delete_software_config(ctx: Ctx) -> Reply:
     cid = ctx.path["config_id"]
     _config(ctx, cid)
-    if any(d["config_id"] == cid for d in ctx.data.all(DEPLOYMENT)):
+    if any(d["config_id"] == cid for d in ctx.store.all(DEPLOYMENT)):
         raise Conflict(
             f"Software config with id {cid} can not be deleted as it is referenced.",
             code="InvalidRestrictedAction",
         )
-    ctx.data.delete(CONFIG, cid)
-    return 204, None
+    ctx.store.delete(CONFIG, cid)
+    return Reply(204, None)
 
 
 # -- software deployments ------------------------------------------------------------------------
 def create_software_deployment(ctx: Ctx) -> Reply:
     body, did = ctx.body, ctx.new_id("uuid")
     _config_for_deployment(ctx, body["config_id"])
-    dep = ctx.data.put(
+    dep = ctx.store.put(
         DEPLOYMENT,
         did,
         {
@@ -284,18 +265,18 @@ def create_software_deployment(ctx: Ctx) -> Reply:
             "_stack_user_project_id": body.get("stack_user_project_id"),
         },
     )
-    return 200, {"software_deployment": public(dep)}
+    return Reply(200, {"software_deployment": public(dep)})
 
 
 def list_software_deployments(ctx: Ctx) -> Reply:
     """Oldest first (the store keeps creation order), optionally of one server; no paging."""
     server = ctx.query.get("server_id")
-    found = [d for d in ctx.data.all(DEPLOYMENT) if server in (None, d["server_id"])]
-    return 200, {"software_deployments": [public(d) for d in found]}
+    found = [d for d in ctx.store.all(DEPLOYMENT) if server in (None, d["server_id"])]
+    return Reply(200, {"software_deployments": [public(d) for d in found]})
 
 
 def show_software_deployment(ctx: Ctx) -> Reply:
-    return 200, {"software_deployment": public(_deployment(ctx, ctx.path["deployment_id"]))}
+    return Reply(200, {"software_deployment": public(_deployment(ctx, ctx.path["deployment_id"]))})
 
 
 def update_software_deployment(ctx: Ctx) -> Reply:
@@ -305,22 +286,22 @@ def update_software_deployment(ctx: Ctx) -> Reply:
     if "config_id" in changes:
         _config_for_deployment(ctx, changes["config_id"])
     dep.update(changes, updated_time=iso(ctx.now()))
-    return 200, {"software_deployment": public(dep)}
+    return Reply(200, {"software_deployment": public(dep)})
 
 
 def delete_software_deployment(ctx: Ctx) -> Reply:
-    ctx.data.delete(DEPLOYMENT, _deployment(ctx, ctx.path["deployment_id"])["id"])
-    return 204, None
+    ctx.store.delete(DEPLOYMENT, _deployment(ctx, ctx.path["deployment_id"])["id"])
+    return Reply(204, None)
 
 
 def metadata_software_deployments(ctx: Ctx) -> Reply:
     """The full configs of a server's deployments, sorted by config name (Heat)."""
     server = ctx.path["server_id"]
     configs = [
-        _config(ctx, d["config_id"]) for d in ctx.data.all(DEPLOYMENT) if d["server_id"] == server
+        _config(ctx, d["config_id"]) for d in ctx.store.all(DEPLOYMENT) if d["server_id"] == server
     ]
     configs.sort(key=lambda c: c["name"] or "")
-    return 200, {"metadata": [public(c) for c in configs]}
+    return Reply(200, {"metadata": [public(c) for c in configs]})
 
 
 # Contract hints (mockserver/contract/hints.py), true for Heat and for RTS, which runs Heat. A
@@ -361,6 +342,7 @@ def build(flavor: Flavor) -> Provider:
         spec=flavor.spec,
         handlers=HANDLERS,
         tenant=_scoped(flavor),
+        tenant_in=(TenantPlace("path", flavor.project_param),),
         authenticate=_authenticator(flavor),
         render_error=render_error,
         client_headers=lambda tenant: {"X-Auth-Token": "deploymock"},

@@ -18,21 +18,24 @@ Semantics (../shared/reference/vendors.md section 1; https://help.sap.com/docs/s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from mockserver.clock import iso
-from mockserver.providers.base import (
+from mockserver.provider import (
+    Call,
     Ctx,
     Invalid,
     MockError,
     NotFound,
     PreconditionFailed,
     Provider,
+    Record,
     Reply,
+    TenantPlace,
     Unauthorized,
+    public,
 )
-from mockserver.statemachine import Lifecycle, Record, Step
+from mockserver.statemachine import Lifecycle, Step
 
 DEAD_RETENTION = 7 * 24 * 3600.0
 DELAYS = {"schedule": 1.0, "start": 5.0, "stop": 3.0, "delete": 0.0}
@@ -88,7 +91,7 @@ LIFECYCLE = Lifecycle(
 )
 
 
-def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
+def render_error(err: MockError, ctx: Call) -> dict[str, Any]:
     error: dict[str, Any] = {
         "code": err.code or CODES.get(err.status, f"0101{err.status:04d}"),
         "message": err.message,
@@ -108,7 +111,7 @@ def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
     return {"error": error}
 
 
-def authenticate(ctx: Ctx) -> None:
+def authenticate(ctx: Call) -> None:
     scheme, _, token = ctx.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
@@ -116,17 +119,11 @@ def authenticate(ctx: Ctx) -> None:
         )
 
 
-def public(record: Record, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    if fields is None:
-        return {k: v for k, v in record.items() if k[:1] != "_"}
-    return {k: record[k] for k in fields if k[:1] != "_" and k in record}
-
-
 # -- configurations --------------------------------------------------------------------------
 def create_configuration(ctx: Ctx) -> Reply:
     cid = ctx.new_id("uuid")
     body = ctx.body
-    ctx.data.put(
+    ctx.store.put(
         "configuration",
         cid,
         {
@@ -140,7 +137,7 @@ def create_configuration(ctx: Ctx) -> Reply:
         },
     )
     location = f"{ctx.url.rstrip('/')}/{cid}"
-    return 201, {"id": cid, "message": "Configuration created"}, {"Location": location}
+    return Reply(201, {"id": cid, "message": "Configuration created"}, {"Location": location})
 
 
 def _scenario(config: Record) -> dict[str, Any]:
@@ -162,14 +159,14 @@ def _config_view(ctx: Ctx, config: Record) -> dict[str, Any]:
 
 
 def _config(ctx: Ctx, cid: str, error: type[MockError] = NotFound) -> Record:
-    found = ctx.data.find("configuration", cid)
+    found = ctx.store.find("configuration", cid)
     if found is None:
         raise error(f"Configuration {cid} not found", kind="configuration")
     return found
 
 
 def get_configuration(ctx: Ctx) -> Reply:
-    return 200, _config_view(ctx, _config(ctx, ctx.path["configurationId"]))
+    return Reply(200, _config_view(ctx, _config(ctx, ctx.path["configurationId"])))
 
 
 def _page(ctx: Ctx, items: list[Any]) -> list[Any]:
@@ -180,7 +177,7 @@ def _page(ctx: Ctx, items: list[Any]) -> list[Any]:
 
 def query_configurations(ctx: Ctx) -> Reply:
     q = ctx.query
-    found = ctx.data.all("configuration")
+    found = ctx.store.all("configuration")
     if "scenarioId" in q:
         found = [c for c in found if c["scenarioId"] == q["scenarioId"]]
     if "executableIds" in q:
@@ -193,10 +190,13 @@ def query_configurations(ctx: Ctx) -> Reply:
             for c in found
             if (needle.lower() in c["name"].lower() if fold else needle in c["name"])
         ]
-    return 200, {
-        "count": len(found),
-        "resources": [_config_view(ctx, c) for c in _page(ctx, found)],
-    }
+    return Reply(
+        200,
+        {
+            "count": len(found),
+            "resources": [_config_view(ctx, c) for c in _page(ctx, found)],
+        },
+    )
 
 
 # -- deployments -----------------------------------------------------------------------------
@@ -210,13 +210,13 @@ def _settled(ctx: Ctx, dep: Record) -> Record | None:
         or now > dep.get("_expiresAt", float("inf"))
     )
     if gone:
-        ctx.data.delete("deployment", dep["id"])
+        ctx.store.delete("deployment", dep["id"])
         return None
     return dep
 
 
 def _deployment(ctx: Ctx, did: str) -> Record:
-    found = ctx.data.find("deployment", did)
+    found = ctx.store.find("deployment", did)
     dep = _settled(ctx, found) if found is not None else None
     if dep is None:
         raise NotFound(f"Deployment {did} not found", kind="deployment")
@@ -225,7 +225,7 @@ def _deployment(ctx: Ctx, did: str) -> Record:
 
 def _deployments(ctx: Ctx) -> list[Record]:
     out = []
-    for dep in ctx.data.all("deployment"):
+    for dep in ctx.store.all("deployment"):
         settled = _settled(ctx, dep)
         if settled is not None:
             out.append(settled)
@@ -261,11 +261,11 @@ def create_deployment(ctx: Ctx) -> Reply:
         dep["_expiresAt"] = now + int(m.group(1)) * TTL_UNIT[m.group(2).lower()]
     LIFECYCLE.enter(dep, "UNKNOWN", now)
     dep["modifiedAt"] = dep["createdAt"]
-    ctx.data.put("deployment", did, dep)
+    ctx.store.put("deployment", did, dep)
     body = {"id": did, "message": "Deployment created.", "deploymentUrl": "", "status": "UNKNOWN"}
     if ttl is not None:
         body["ttl"] = ttl
-    return 202, body, {"Location": f"{ctx.url.rstrip('/')}/{did}"}
+    return Reply(202, body, {"Location": f"{ctx.url.rstrip('/')}/{did}"})
 
 
 def _view(ctx: Ctx, dep: Record, *, detail: bool) -> dict[str, Any]:
@@ -278,7 +278,7 @@ def _view(ctx: Ctx, dep: Record, *, detail: bool) -> dict[str, Any]:
 
 
 def get_deployment(ctx: Ctx) -> Reply:
-    return 200, _view(ctx, _deployment(ctx, ctx.path["deploymentId"]), detail=True)
+    return Reply(200, _view(ctx, _deployment(ctx, ctx.path["deploymentId"]), detail=True))
 
 
 def _filtered(ctx: Ctx) -> list[Record]:
@@ -295,11 +295,11 @@ def _filtered(ctx: Ctx) -> list[Record]:
 def query_deployments(ctx: Ctx) -> Reply:
     found = _filtered(ctx)
     page = [_view(ctx, d, detail=False) for d in _page(ctx, found)]
-    return 200, {"count": len(found), "resources": page}
+    return Reply(200, {"count": len(found), "resources": page})
 
 
 def count_deployments(ctx: Ctx) -> Reply:
-    return 200, len(_filtered(ctx)), {"Content-Type": "text/plain"}
+    return Reply(200, len(_filtered(ctx)), media_type="text/plain")
 
 
 def _conflict(dep: Record) -> PreconditionFailed:
@@ -355,7 +355,7 @@ def _modify(ctx: Ctx, dep: Record, body: dict[str, Any]) -> None:
 def modify_deployment(ctx: Ctx) -> Reply:
     dep = _deployment(ctx, ctx.path["deploymentId"])
     _modify(ctx, dep, ctx.body)
-    return 202, {"id": dep["id"], "message": "Deployment modification scheduled"}
+    return Reply(202, {"id": dep["id"], "message": "Deployment modification scheduled"})
 
 
 def _delete(ctx: Ctx, dep: Record) -> None:
@@ -375,8 +375,8 @@ def delete_deployment(ctx: Ctx) -> Reply:
     _delete(ctx, dep)
     body = {"id": dep["id"], "message": "Deployment deletion scheduled", "targetStatus": "DELETED"}
     if ctx.now() >= dep["_deleteAt"]:
-        ctx.data.delete("deployment", dep["id"])
-    return 202, body
+        ctx.store.delete("deployment", dep["id"])
+    return Reply(202, body)
 
 
 def batch_modify_deployments(ctx: Ctx) -> Reply:
@@ -394,7 +394,7 @@ def batch_modify_deployments(ctx: Ctx) -> Reply:
             results.append({"id": item["id"], "message": message})
         except MockError as err:
             results.append({"id": item["id"], **render_error(err, ctx)})
-    return 202, {"deployments": results}
+    return Reply(202, {"deployments": results})
 
 
 # Contract hints (mockserver/contract/hints.py), from vendors.md section 1.5. A deployment goes
@@ -445,6 +445,7 @@ PROVIDER = Provider(
     name="sap_ai_core",
     spec="sap_ai_core.yaml",
     tenant=lambda ctx: str(ctx.header["AI-Resource-Group"]),
+    tenant_in=(TenantPlace("header", "AI-Resource-Group"),),
     authenticate=authenticate,
     render_error=render_error,
     client_headers=lambda tenant: {

@@ -145,7 +145,7 @@ def test_reader_token_is_forbidden_to_patch(api, url, mockserver):
     start(api)
     dep = only(api)
     token = ld.token_for(mockserver.tenant, "reader")
-    ld.set_token(mockserver.mock, token, role="reader")
+    mockserver.admin("launchdarkly", "set_token", token=token, role="reader")
     with pytest.raises(ForbiddenException):
         insights(url, token).update_deployment(
             str(dep.id), [PatchOperation(op="replace", path="/status", value="finished")]

@@ -19,9 +19,9 @@ import pytest
 import mockserver.app
 from mockserver.clock import VirtualClock, iso
 from mockserver.contract import ContractOptions, ContractReport, run_contract
+from mockserver.provider import Ctx, Reply
 from mockserver.providers import ibm_wml as wml
 from mockserver.providers import sap_ai_core as sap
-from mockserver.providers.base import Ctx, Reply
 from tests.contract.known_issues import unexpected
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def modify_not_persisted(ctx: Ctx) -> Reply:
     """Validates and answers 202 like the real one, but changes a copy."""
     dep = sap._deployment(ctx, ctx.path["deploymentId"])
     sap._modify(ctx, copy.deepcopy(dep), ctx.body)
-    return 202, {"id": dep["id"], "message": "Deployment modification scheduled"}
+    return Reply(202, {"id": dep["id"], "message": "Deployment modification scheduled"})
 
 
 def modify_half_applied(ctx: Ctx) -> Reply:
@@ -73,22 +73,25 @@ def modify_in_any_state(ctx: Ctx) -> Reply:
     if ctx.body.get("targetStatus") == "STOPPED" and "configurationId" not in ctx.body:
         dep.update(targetStatus="STOPPED", lastOperation="UPDATE")
         sap.LIFECYCLE.enter(dep, "STOPPING", ctx.now())
-        return 202, {"id": dep["id"], "message": "Deployment modification scheduled"}
+        return Reply(202, {"id": dep["id"], "message": "Deployment modification scheduled"})
     return sap.modify_deployment(ctx)
 
 
 def get_anything(ctx: Ctx) -> Reply:
     """200 for any id: an unknown one gets a made-up deployment."""
     did = ctx.path["deploymentId"]
-    if ctx.data.find("deployment", did) is not None:
+    if ctx.store.find("deployment", did) is not None:
         return sap.get_deployment(ctx)
-    return 200, {
-        "id": did,
-        "configurationId": "c0nf",
-        "status": "UNKNOWN",
-        "createdAt": iso(0),
-        "modifiedAt": iso(0),
-    }
+    return Reply(
+        200,
+        {
+            "id": did,
+            "configurationId": "c0nf",
+            "status": "UNKNOWN",
+            "createdAt": iso(0),
+            "modifiedAt": iso(0),
+        },
+    )
 
 
 def render_error_plainly(err: Any, ctx: Ctx) -> Any:
@@ -181,10 +184,10 @@ def test_the_real_provider_passes_the_same_runs_with_its_hints(monkeypatch, tick
 def wml_update_not_persisted(ctx: Ctx) -> Reply:
     """Answers a JSON Patch with the patched deployment, and keeps the old one."""
     did = ctx.path["deployment_id"]
-    kept = copy.deepcopy(ctx.data.find("deployment", did))
+    kept = copy.deepcopy(ctx.store.find("deployment", did))
     reply = wml.PROVIDER.handlers["deploymentsUpdate"](ctx)
     if kept is not None:
-        ctx.data.put("deployment", did, kept)
+        ctx.store.put("deployment", did, kept)
     return reply
 
 

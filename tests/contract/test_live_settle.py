@@ -28,8 +28,8 @@ from mockserver.contract import ContractOptions, ContractReport, run_contract
 from mockserver.contract.context import Read
 from mockserver.contract.gate import BLOCKED, Req, Resp
 from mockserver.contract.settle import BUDGET, SAMPLES, Settling, interval
+from mockserver.provider import Ctx, Reply
 from mockserver.providers import sap_ai_core as sap
-from mockserver.providers.base import Ctx, Reply
 from pytest_plugin.transport import ASGISyncTransport
 from tests.support import serving
 

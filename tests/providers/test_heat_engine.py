@@ -16,7 +16,6 @@ import pytest
 
 from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
-from mockserver.providers._heat_engine import bind_token
 from pytest_plugin.transport import ASGISyncTransport
 
 PROVIDERS = ("openstack_heat", "huawei_rts")
@@ -504,7 +503,7 @@ def test_put_unknown_deployment_is_404(heat):
 # -- token bindings ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def bindable_app() -> Iterator[Any]:
-    """An app created with a `tokens` option per provider, so `bind_token` reaches it today."""
+    """An app of its own, so the tokens bound here are seen by no other test."""
     app = create_app(
         providers=PROVIDERS,
         clock=VirtualClock.fake(),
@@ -520,7 +519,7 @@ def bound(bindable_app: Any, request: pytest.FixtureRequest) -> Iterator[tuple[s
     """A token bound to a fresh project of one provider; unbound again at teardown."""
     name, token, project = request.param, f"tok-{uuid.uuid4().hex}", uuid.uuid4().hex
     mock = mock_of(bindable_app)
-    bind_token(mock, name, token, project)
+    mock.patch_options(name, {"tokens": {token: project}})
     transport = ASGISyncTransport(bindable_app)
     api = httpx.Client(
         transport=transport, base_url=f"http://deploymock/{name}", headers={"X-Auth-Token": token}
@@ -528,7 +527,7 @@ def bound(bindable_app: Any, request: pytest.FixtureRequest) -> Iterator[tuple[s
     yield token, Heat(name, api, f"/v1/{project}", None)
     api.close()
     transport.close()
-    bind_token(mock, name, token, None)
+    mock.patch_options(name, {"tokens": {token: None}})
     mock.reset(provider=name, tenant=project)
 
 
@@ -550,20 +549,20 @@ def test_unbinding_frees_the_token(bound, bindable_app):
     token, heat = bound
     foreign = f"/v1/{uuid.uuid4().hex}"
     fault(heat.api.get(f"{foreign}/software_configs"), 403)
-    bind_token(mock_of(bindable_app), heat.provider, token, None)
+    mock_of(bindable_app).patch_options(heat.provider, {"tokens": {token: None}})
     assert heat.api.get(f"{foreign}/software_configs").status_code == 200
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_bind_token_on_the_session_app(mockserver, provider):
+def test_a_token_bound_on_the_session_app_and_unbound(mockserver, provider):
     token = f"tok-{uuid.uuid4().hex}"
-    bind_token(mockserver.mock, provider, token, mockserver.tenant)
+    mockserver.set_options(provider, tokens={token: mockserver.tenant})
     try:
         api = mockserver.client(provider, headers={"X-Auth-Token": token})
         assert api.get(f"/v1/{uuid.uuid4().hex}/software_configs").status_code == 403
         assert api.get(f"/v1/{mockserver.tenant}/software_configs").status_code == 200
     finally:
-        bind_token(mockserver.mock, provider, token, None)
+        mockserver.set_options(provider, tokens={token: None})
     assert api.get(f"/v1/{uuid.uuid4().hex}/software_configs").status_code == 200
 
 

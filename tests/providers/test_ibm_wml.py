@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.providers.ibm_wml import DEFAULT_USER, set_role, token_for
+from mockserver.providers.ibm_wml import DEFAULT_USER, token_for
 
 pytestmark = pytest.mark.mockserver(provider="ibm_wml")
 
@@ -243,8 +243,8 @@ def test_any_named_space_exists(mockserver: Any) -> None:
 # -- roles -----------------------------------------------------------------------------------
 def test_viewer_reads_but_cannot_write(mockserver: Any, api: httpx.Client) -> None:
     mid, did = ready(mockserver, api)
-    set_role(mockserver.mock, DEFAULT_USER, "admin", space_id=mockserver.tenant)
-    set_role(mockserver.mock, "vera", "viewer", space_id=mockserver.tenant)
+    mockserver.admin("ibm_wml", "set_role", user=DEFAULT_USER, role="admin")
+    mockserver.admin("ibm_wml", "set_role", user="vera", role="viewer")
     vera = client(mockserver, user="vera")
     assert get(vera, f"{DEPLOYMENTS}/{did}")["metadata"]["name"] == "churn online"
     assert_error(patch(vera, did, op("replace", "/name", "x")), 403, "authorization_rejected")
@@ -260,20 +260,19 @@ def test_non_member_is_rejected_once_a_space_has_members(
     mockserver: Any, api: httpx.Client
 ) -> None:
     _, did = ready(mockserver, api)
-    set_role(mockserver.mock, "alice", "admin", space_id=mockserver.tenant)
+    mockserver.admin("ibm_wml", "set_role", user="alice", role="admin")
     assert_error(api.get(f"{DEPLOYMENTS}/{did}"), 403, "authorization_rejected")
-    set_role(mockserver.mock, "alice", None, space_id=mockserver.tenant)
+    mockserver.admin("ibm_wml", "set_role", user="alice", role=None)
     assert state(api, did) == "ready"  # no members left: everybody is admin again
 
 
 def test_roles_are_per_container(mockserver: Any) -> None:
-    set_role(mockserver.mock, "vera", "viewer", project_id=mockserver.tenant)
+    project = f"project:{mockserver.tenant}"  # a project's tenant: `project:<id>`
+    mockserver.admin("ibm_wml", "set_role", tenant=project, user="vera", role="viewer")
     vera_in_space = client(mockserver, user="vera")
     assert model(vera_in_space)  # the space has no members: vera is admin there
-    with pytest.raises(ValueError, match="exactly one"):
-        set_role(mockserver.mock, "vera", "viewer")
     with pytest.raises(ValueError, match="role must be one of"):
-        set_role(mockserver.mock, "vera", "owner", space_id=mockserver.tenant)
+        mockserver.admin("ibm_wml", "set_role", user="vera", role="owner")
 
 
 # -- deployments: create, read, list, delete --------------------------------------------------
@@ -658,8 +657,8 @@ def test_scaling_and_base_model_patches_restart(
 @pytest.mark.parametrize("path", ["/metadata/owner", "/owner"])
 def test_admin_changes_owner_to_an_editor(mockserver: Any, api: httpx.Client, path: str) -> None:
     _, did = ready(mockserver, api)
-    set_role(mockserver.mock, DEFAULT_USER, "admin", space_id=mockserver.tenant)
-    set_role(mockserver.mock, "eddie", "editor", space_id=mockserver.tenant)
+    mockserver.admin("ibm_wml", "set_role", user=DEFAULT_USER, role="admin")
+    mockserver.admin("ibm_wml", "set_role", user="eddie", role="editor")
     r = patch(api, did, op("replace", path, "eddie"))
     assert r.status_code == 200, r.text
     assert get(api, f"{DEPLOYMENTS}/{did}")["metadata"]["owner"] == "eddie"
@@ -676,16 +675,16 @@ def test_new_owner_must_be_admin_or_editor(
     mockserver: Any, api: httpx.Client, new_owner: str, status: int, code: str
 ) -> None:
     _, did = ready(mockserver, api)
-    set_role(mockserver.mock, DEFAULT_USER, "admin", space_id=mockserver.tenant)
-    set_role(mockserver.mock, "vera", "viewer", space_id=mockserver.tenant)
+    mockserver.admin("ibm_wml", "set_role", user=DEFAULT_USER, role="admin")
+    mockserver.admin("ibm_wml", "set_role", user="vera", role="viewer")
     assert_error(patch(api, did, op("replace", "/metadata/owner", new_owner)), status, code)
     assert get(api, f"{DEPLOYMENTS}/{did}")["metadata"]["owner"] == DEFAULT_USER
 
 
 def test_only_an_admin_changes_the_owner(mockserver: Any, api: httpx.Client) -> None:
     _, did = ready(mockserver, api)
-    set_role(mockserver.mock, DEFAULT_USER, "admin", space_id=mockserver.tenant)
-    set_role(mockserver.mock, "eddie", "editor", space_id=mockserver.tenant)
+    mockserver.admin("ibm_wml", "set_role", user=DEFAULT_USER, role="admin")
+    mockserver.admin("ibm_wml", "set_role", user="eddie", role="editor")
     eddie = client(mockserver, user="eddie")
     r = patch(eddie, did, op("replace", "/metadata/owner", "eddie"))
     assert_error(r, 403, "authorization_rejected")

@@ -455,7 +455,7 @@ def test_reader_cannot_write(api, mockserver):
     event(api)
     dep = deployment(api)
     token = ld.token_for(mockserver.tenant, "reader")
-    ld.set_token(mockserver.mock, token, role="reader")
+    mockserver.admin("launchdarkly", "set_token", token=token, role="reader")
     reader = mockserver.client("launchdarkly", headers={"Authorization": token})
     assert get(reader, dep["id"]) == dep
     assert listed(reader)["items"] == [dep]
@@ -474,7 +474,7 @@ def test_reader_cannot_write(api, mockserver):
 
 def test_no_access_role_cannot_read(mockserver):
     token = ld.token_for(mockserver.tenant, "nobody")
-    ld.set_token(mockserver.mock, token, role="no_access")
+    mockserver.admin("launchdarkly", "set_token", token=token, role="no_access")
     api = mockserver.client("launchdarkly", headers={"Authorization": token})
     assert_error(api.get(LIST, params={"projectKey": "p", "environmentKey": "e"}), 403, "forbidden")
 
@@ -484,7 +484,7 @@ def test_token_bound_to_a_project(api, mockserver):
     event(api, project="theirs")
     mine, theirs = deployment(api, project="mine"), deployment(api, project="theirs")
     token = ld.token_for(mockserver.tenant, "bound")
-    ld.set_token(mockserver.mock, token, projects=["mine"])
+    mockserver.admin("launchdarkly", "set_token", token=token, projects=["mine"])
     bound = mockserver.client("launchdarkly", headers={"Authorization": token})
     assert listed(bound, "mine")["items"] == [mine]
     assert get(bound, mine["id"]) == mine
@@ -513,18 +513,19 @@ def test_token_bound_to_a_project(api, mockserver):
 
 def test_revoked_token_is_401(mockserver):
     token = ld.token_for(mockserver.tenant, "old")
-    ld.revoke_token(mockserver.mock, token)
+    mockserver.admin("launchdarkly", "revoke_token", token=token)
     api = mockserver.client("launchdarkly", headers={"Authorization": token})
     assert_error(
         api.get(LIST, params={"projectKey": "p", "environmentKey": "e"}), 401, "unauthorized"
     )
-    ld.set_token(mockserver.mock, token, role="reader")
+    mockserver.admin("launchdarkly", "set_token", token=token, role="reader")
     assert listed(api, "p", "e")["items"] == []
 
 
 def test_set_token_rejects_unknown_roles(mockserver):
+    token = ld.token_for(mockserver.tenant, "super")
     with pytest.raises(ValueError, match="role"):
-        ld.set_token(mockserver.mock, "t@x", role="superuser")
+        mockserver.admin("launchdarkly", "set_token", token=token, role="superuser")
 
 
 # -- rate limits -----------------------------------------------------------------------------

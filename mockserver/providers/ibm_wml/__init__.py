@@ -12,34 +12,28 @@ silent):
   (delay `update`), or `failed` with the previous values back and `entity.status.failure`.
   Tests decide with `mockserver.outcome("ibm_wml", "failed" | "ready", id=<deployment id>)`.
 - Metadata patches answer 200. Owner changes need a container admin, and the new owner must be
-  admin or editor there. Roles live in the container's state (`set_role`); with none set,
-  everybody is admin.
+  admin or editor there. Roles live in the container's state (admin action `set_role`); with
+  none set, everybody is admin.
 - Errors are `{"trace", "errors": [{"code", "message", "target"?}], "status_code"}`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from mockserver.providers.base import Ctx, Handler, NotFound, Provider, Reply
+from mockserver.provider import Ctx, Handler, NotFound, Provider, Reply, TenantPlace
 from mockserver.providers.ibm_wml import deployments, models
 from mockserver.providers.ibm_wml.common import (
     DEFAULT_USER,
     authenticate,
     authorized,
-    container_key,
     render_error,
     set_member,
     tenant,
     token_for,
 )
 
-if TYPE_CHECKING:
-    from mockserver.app import Mock
-
 NAME = "ibm_wml"
 
-__all__ = ["DEFAULT_USER", "PROVIDER", "set_role", "token_for"]
+__all__ = ["DEFAULT_USER", "PROVIDER", "token_for"]
 
 
 def get_prompt(ctx: Ctx) -> Reply:
@@ -49,26 +43,8 @@ def get_prompt(ctx: Ctx) -> Reply:
 
 def get_space(ctx: Ctx) -> Reply:
     sid = ctx.path["space_id"]
-    return 200, {"metadata": {"id": sid}, "entity": {"name": sid, "status": {"state": "active"}}}
-
-
-def set_role(
-    mock: Mock,
-    user_id: str,
-    role: str | None,
-    *,
-    space_id: str | None = None,
-    project_id: str | None = None,
-) -> None:
-    """Give `user_id` a role (admin, editor, viewer) in one space or project; None removes it.
-
-    Once a container has a member, callers who are not members get 403 there.
-    """
-    named = [(k, v) for k, v in (("space_id", space_id), ("project_id", project_id)) if v]
-    if len(named) != 1:
-        raise ValueError("give exactly one of space_id and project_id")
-    with mock.store.locked(NAME, container_key(*named[0])) as store:
-        set_member(store, user_id, role)
+    entity = {"name": sid, "status": {"state": "active"}}
+    return Reply(200, {"metadata": {"id": sid}, "entity": entity})
 
 
 HANDLERS: dict[str, Handler] = {
@@ -90,6 +66,11 @@ PROVIDER = Provider(
     name=NAME,
     spec="ibm_wml.yaml",
     tenant=tenant,
+    tenant_in=(
+        TenantPlace("query", "space_id", ("project_id",)),
+        TenantPlace("body", "space_id", ("project_id",)),
+        TenantPlace("path", "space_id"),
+    ),
     authenticate=authenticate,
     render_error=render_error,
     client_headers=lambda _tenant: {"Authorization": f"Bearer {token_for(DEFAULT_USER)}"},

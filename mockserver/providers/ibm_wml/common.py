@@ -10,8 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from mockserver.clock import iso
-from mockserver.providers.base import Ctx, Forbidden, Handler, Invalid, MockError, Unauthorized
-from mockserver.statemachine import Record
+from mockserver.provider import (
+    Call,
+    Ctx,
+    Forbidden,
+    Handler,
+    Invalid,
+    MockError,
+    Record,
+    Unauthorized,
+)
 from mockserver.store import TenantStore
 
 DEFAULT_USER = "IBMid-deploymock"
@@ -64,7 +72,7 @@ def _code(err: MockError) -> str:
     return KIND_CODES.get(err.kind or "", STATUS_CODES.get(err.status, "internal_server_error"))
 
 
-def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
+def render_error(err: MockError, ctx: Call) -> dict[str, Any]:
     """The WML body: `{"trace", "errors": [{"code", "message", "target"?}], "status_code"}`."""
     errors = [_problem(d) for d in err.details if "field" in d]
     return {
@@ -90,12 +98,12 @@ def token_for(user_id: str, **claims: Any) -> str:
     )
 
 
-def _credentials(ctx: Ctx) -> tuple[str, str]:
+def _credentials(ctx: Call) -> tuple[str, str]:
     scheme, _, token = ctx.headers.get("authorization", "").partition(" ")
     return scheme.lower(), token.strip()
 
 
-def authenticate(ctx: Ctx) -> None:
+def authenticate(ctx: Call) -> None:
     # The Python SDK sends `Basic <token>` for a token without dots (client.py `_get_headers`).
     scheme, token = _credentials(ctx)
     if scheme not in ("bearer", "basic") or not token:
@@ -144,7 +152,7 @@ def _named(source: Any) -> list[tuple[str, str]]:
     return [(kind, found[kind]) for kind in CONTAINERS if kind in found]
 
 
-def tenant(ctx: Ctx) -> str:
+def tenant(ctx: Call) -> str:
     if "space_id" in ctx.path:  # GET /v2/spaces/{space_id}
         return str(ctx.path["space_id"])
     given = _named(ctx.query)
@@ -195,7 +203,7 @@ def authorized(handler: Handler) -> Handler:
     @functools.wraps(handler)
     def run(ctx: Ctx) -> Any:
         _check_expiry(ctx)
-        role = role_of(ctx.data, caller(ctx))
+        role = role_of(ctx.store, caller(ctx))
         ctx.require(
             role is not None and (role != "viewer" or ctx.method in READ_METHODS),
             Forbidden(
@@ -221,8 +229,3 @@ def new_metadata(ctx: Ctx, rid: str, body: Mapping[str, Any]) -> dict[str, Any]:
 
 def touch(record: Record, ctx: Ctx) -> None:
     record["metadata"]["modified_at"] = iso(ctx.now(), millis=True)
-
-
-def public(record: Record) -> dict[str, Any]:
-    """What a client sees of a record: everything but the mock's own `_` keys, copied."""
-    return copy.deepcopy({k: v for k, v in record.items() if not k.startswith("_")})

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.providers.base import Conflict, Ctx, Forbidden, Invalid, NotFound, Reply
+from mockserver.provider import Conflict, Ctx, Forbidden, Invalid, NotFound, Reply
 from mockserver.providers.ibm_wml import models, patch
 from mockserver.providers.ibm_wml.common import (
     OWNER_ROLES,
@@ -21,7 +21,8 @@ from mockserver.providers.ibm_wml.common import (
     role_of,
     touch,
 )
-from mockserver.statemachine import Lifecycle, Record, Step
+from mockserver.statemachine import Lifecycle, Step
+from mockserver.store import Record
 
 DELAYS = {"initialize": 10.0, "update": 10.0}
 BUSY = frozenset({"initializing", "updating"})
@@ -136,7 +137,7 @@ def _settled(ctx: Ctx, dep: Record) -> Record:
 
 
 def _deployment(ctx: Ctx, did: str) -> Record:
-    dep = ctx.data.find("deployment", did)
+    dep = ctx.store.find("deployment", did)
     if dep is None:
         raise NotFound(
             f"Deployment with id '{did}' does not exist. Re-try with a valid deployment id.",
@@ -172,7 +173,7 @@ def _view(ctx: Ctx, dep: Record) -> dict[str, Any]:
 
 
 def get_deployment(ctx: Ctx) -> Reply:
-    return 200, _view(ctx, _deployment(ctx, ctx.path["deployment_id"]))
+    return Reply(200, _view(ctx, _deployment(ctx, ctx.path["deployment_id"])))
 
 
 # -- listing ---------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def list_deployments(ctx: Ctx) -> Reply:
     q = ctx.query
     found = [
         d
-        for d in (_settled(ctx, d) for d in ctx.data.all("deployment"))
+        for d in (_settled(ctx, d) for d in ctx.store.all("deployment"))
         if all(q[key] in test(d) for key, test in FILTERS.items() if key in q)
     ]
     start, limit = _start(ctx), q.get("limit", DEFAULT_LIMIT)
@@ -226,14 +227,14 @@ def list_deployments(ctx: Ctx) -> Reply:
         body["next"] = {"href": _href(ctx, start + limit)}
     if q.get("total_count"):
         body["total_count"] = len(found)
-    return 200, body
+    return Reply(200, body)
 
 
 # -- creating and deleting -------------------------------------------------------------------
 def _check_serving_name(ctx: Ctx, name: str | None, did: str | None = None) -> None:
     taken = name is not None and any(
         serving_name(d["entity"]) == name and d["metadata"]["id"] != did
-        for d in ctx.data.all("deployment")
+        for d in ctx.store.all("deployment")
     )
     ctx.require(
         not taken,
@@ -261,14 +262,14 @@ def create_deployment(ctx: Ctx) -> Reply:
     dep: dict[str, Any] = {"entity": entity, "_trace": ctx.request_id}
     dep["metadata"] = new_metadata(ctx, ctx.new_id("uuid"), body)
     LIFECYCLE.enter(dep, "initializing", ctx.now())
-    ctx.data.put("deployment", dep["metadata"]["id"], dep)
-    return 202, _view(ctx, dep)
+    ctx.store.put("deployment", dep["metadata"]["id"], dep)
+    return Reply(202, _view(ctx, dep))
 
 
 def delete_deployment(ctx: Ctx) -> Reply:
     dep = _deployment(ctx, ctx.path["deployment_id"])
-    ctx.data.delete("deployment", dep["metadata"]["id"])
-    return 204, None
+    ctx.store.delete("deployment", dep["metadata"]["id"])
+    return Reply(204, None)
 
 
 # -- patching --------------------------------------------------------------------------------
@@ -308,11 +309,11 @@ def _set_type(entity: Record, kind: str | None) -> None:
 
 def _check_owner(ctx: Ctx, owner: str) -> None:
     ctx.require(
-        role_of(ctx.data, caller(ctx)) == "admin",
+        role_of(ctx.store, caller(ctx)) == "admin",
         Forbidden("Only an admin of the space or project can change the deployment owner."),
     )
     ctx.require(
-        role_of(ctx.data, owner) in OWNER_ROLES,
+        role_of(ctx.store, owner) in OWNER_ROLES,
         Invalid(
             f"The new owner '{owner}' must be an admin or editor of the space or project.",
             code=patch.INVALID_ENTITY,
@@ -352,6 +353,6 @@ def update_deployment(ctx: Ctx) -> Reply:
         _set_type(dep["entity"], _asset_type(model))
     touch(dep, ctx)
     if not restart:
-        return 200, _view(ctx, dep)
+        return Reply(200, _view(ctx, dep))
     _restart(ctx, dep, previous, notes)
-    return 202, _view(ctx, dep)
+    return Reply(202, _view(ctx, dep))

@@ -6,10 +6,9 @@ import copy
 from typing import Any
 
 from mockserver.clock import iso
-from mockserver.providers.base import Ctx, NotFound, Reply
+from mockserver.provider import Ctx, NotFound, Record, Reply, public
 from mockserver.providers.ibm_wml import patch
-from mockserver.providers.ibm_wml.common import new_metadata, public, touch
-from mockserver.statemachine import Record
+from mockserver.providers.ibm_wml.common import new_metadata, touch
 
 METADATA_KEYS = frozenset({"name", "description", "tags", "space_id", "project_id"})
 FIELDS = {"name": "metadata", "description": "metadata", "tags": "metadata", "custom": "entity"}
@@ -28,7 +27,7 @@ def _missing(mid: str, rev: str | None = None) -> NotFound:
 
 def find(ctx: Ctx, mid: str, rev: str | None = None) -> Record:
     """The working copy of a model, or one of its revisions; 404 when there is none."""
-    model = ctx.data.find("model", mid)
+    model = ctx.store.find("model", mid)
     if model is None:
         raise _missing(mid)
     if rev is None:
@@ -44,12 +43,12 @@ def create_model(ctx: Ctx) -> Reply:
     mid = ctx.new_id("uuid")
     entity = {k: copy.deepcopy(v) for k, v in ctx.body.items() if k not in METADATA_KEYS}
     model = {"metadata": new_metadata(ctx, mid, ctx.body), "entity": entity, "_revisions": []}
-    ctx.data.put("model", mid, model)
-    return 201, public(model)
+    ctx.store.put("model", mid, model)
+    return Reply(201, public(model, deep=True))
 
 
 def get_model(ctx: Ctx) -> Reply:
-    return 200, public(find(ctx, ctx.path["model_id"], ctx.query.get("rev")))
+    return Reply(200, public(find(ctx, ctx.path["model_id"], ctx.query.get("rev")), deep=True))
 
 
 def update_model(ctx: Ctx) -> Reply:
@@ -57,21 +56,21 @@ def update_model(ctx: Ctx) -> Reply:
     ops, _ = patch.rules_for(RULES, ctx.body, aliases={})
     patch.store(model, FIELDS, patch.apply(patch.document(model, FIELDS), ops, "ModelPatchTarget"))
     touch(model, ctx)
-    return 200, public(model)
+    return Reply(200, public(model, deep=True))
 
 
 def create_revision(ctx: Ctx) -> Reply:
     model = find(ctx, ctx.path["model_id"])
-    revision = public(model)
+    revision = public(model, deep=True)
     commit: dict[str, Any] = {"committed_at": iso(ctx.now(), millis=True)}
     if "commit_message" in ctx.body:
         commit["commit_message"] = ctx.body["commit_message"]
     revision["metadata"].update(rev=str(len(model["_revisions"]) + 1), commit_info=commit)
     model["_revisions"].append(revision)
-    return 201, copy.deepcopy(revision)
+    return Reply(201, copy.deepcopy(revision))
 
 
 def delete_model(ctx: Ctx) -> Reply:
     find(ctx, ctx.path["model_id"])
-    ctx.data.delete("model", ctx.path["model_id"])
-    return 204, None
+    ctx.store.delete("model", ctx.path["model_id"])
+    return Reply(204, None)

@@ -14,9 +14,9 @@ from typing import Any
 
 import jsonpatch
 
-from mockserver.providers.base import Invalid
+from mockserver.provider import Invalid
 from mockserver.spec import Schema, Spec
-from mockserver.statemachine import Record
+from mockserver.store import Record
 
 SPEC = "ibm_wml.yaml"
 EDIT = frozenset({"add", "replace", "remove"})

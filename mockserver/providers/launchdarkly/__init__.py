@@ -14,7 +14,7 @@ the spec `openapi/launchdarkly.yaml` states every choice where LaunchDarkly is s
   the tenant lock, so `test` operations give optimistic concurrency.
 - Auth (`access.py`): `Authorization: <token>`, no `Bearer`; the tenant is the token's account;
   `LD-API-Version: beta` is required (option `require_beta_header`); tokens get roles and
-  projects from tests through `set_token` / `revoke_token`.
+  projects from tests through the admin actions `set_token` / `revoke_token`.
 - Rate limits (`ratelimit.py`): options `token_rate_limit` and `route_rate_limit` (requests per
   ten seconds, None = off).
 - Errors: `{"code", "message", "id"}`, plus `errors: [{"attribute", "reason"}]` on every 400.
@@ -26,17 +26,11 @@ import re
 import uuid
 from typing import Any
 
-from mockserver.providers.base import Ctx, Handler, MockError, Provider, Reply
+from mockserver.provider import Call, Ctx, Handler, MockError, Provider, Reply, TenantPlace
 from mockserver.providers.launchdarkly import access, deployments, ratelimit
-from mockserver.providers.launchdarkly.access import (
-    account_of,
-    client_headers,
-    revoke_token,
-    set_token,
-    token_for,
-)
+from mockserver.providers.launchdarkly.access import account_of, client_headers, token_for
 
-__all__ = ["PROVIDER", "account_of", "revoke_token", "set_token", "token_for"]
+__all__ = ["PROVIDER", "account_of", "token_for"]
 
 CODES = {
     400: "invalid_request",
@@ -74,7 +68,7 @@ def _reasons(err: MockError) -> list[dict[str, str]]:
     return found or [{"attribute": err.kind or "body", "reason": err.message}]
 
 
-def render_error(err: MockError, ctx: Ctx) -> dict[str, Any]:
+def render_error(err: MockError, ctx: Call) -> dict[str, Any]:
     body: dict[str, Any] = {
         "code": err.code or CODES.get(err.status, "internal_server_error"),
         "message": err.message,
@@ -113,6 +107,7 @@ PROVIDER = Provider(
     name="launchdarkly",
     spec="launchdarkly.yaml",
     tenant=lambda ctx: account_of(access.token_of(ctx)),
+    tenant_in=(TenantPlace("credentials", "Authorization"),),
     authenticate=access.authenticate,
     render_error=render_error,
     client_headers=client_headers,

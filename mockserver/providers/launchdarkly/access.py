@@ -7,21 +7,17 @@ the account, and the account is read from the token: the text after its last `@`
 without one. Projects and environments are namespaces inside the account.
 
 Every token that has no spaces is valid and may do everything until a test says otherwise with
-`set_token` (role and projects) or `revoke_token`; both write to the account's own store, so a
-test's reset forgets them.
+the admin actions `set_token` (role and projects) or `revoke_token`; both write to the account's
+own store, so a test's reset forgets them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mockserver.providers.base import Ctx, Forbidden, NotFound, Unauthorized
+from mockserver.provider import Call, Ctx, Forbidden, NotFound, Unauthorized
 from mockserver.store import Record, TenantStore
-
-if TYPE_CHECKING:
-    from mockserver.app import Mock
 
 PROVIDER_NAME = "launchdarkly"
 DEFAULT_ACCOUNT = "default"
@@ -54,11 +50,11 @@ def client_headers(tenant: str) -> dict[str, str]:
     return {"Authorization": token_for(tenant), "LD-API-Version": "beta"}
 
 
-def token_of(ctx: Ctx) -> str:
+def token_of(ctx: Call) -> str:
     return ctx.headers.get("authorization", "").strip()
 
 
-def authenticate(ctx: Ctx) -> None:
+def authenticate(ctx: Call) -> None:
     """Stateless checks, before the request is validated: a token, then the beta header."""
     token = token_of(ctx)
     # The header is the token itself; "Bearer <token>" (or anything with a space) is not one.
@@ -69,7 +65,7 @@ def authenticate(ctx: Ctx) -> None:
 
 
 def grant_of(ctx: Ctx) -> Record:
-    return ctx.data.find(TOKEN, token_of(ctx)) or DEFAULT_GRANT
+    return ctx.store.find(TOKEN, token_of(ctx)) or DEFAULT_GRANT
 
 
 def admit_token(ctx: Ctx) -> None:
@@ -103,11 +99,7 @@ def visible(ctx: Ctx, deployment: Record | None, did: str) -> Record:
     return deployment
 
 
-# -- the admin side: tests call these with `mockserver.mock` ---------------------------------
-def _store(mock: Mock, token: str) -> AbstractContextManager[TenantStore]:
-    return mock.store.locked(PROVIDER_NAME, account_of(token))
-
-
+# -- the admin side: `mockserver.admin("launchdarkly", "set_token", ...)` and /__admin --
 def put_token(store: TenantStore, token: str, grant: Record) -> Record:
     return store.put(TOKEN, token, {**DEFAULT_GRANT, **(store.find(TOKEN, token) or {}), **grant})
 
@@ -120,20 +112,6 @@ def grant(role: str = "writer", projects: Iterable[str] | None = None) -> Record
         "projects": None if projects is None else sorted(projects),
         "revoked": False,
     }
-
-
-def set_token(
-    mock: Mock, token: str, *, role: str = "writer", projects: Iterable[str] | None = None
-) -> None:
-    """Give `token` a role and, optionally, the only projects it may use."""
-    with _store(mock, token) as store:
-        put_token(store, token, grant(role, projects))
-
-
-def revoke_token(mock: Mock, token: str) -> None:
-    """From now on `token` is unknown: 401."""
-    with _store(mock, token) as store:
-        put_token(store, token, {"revoked": True})
 
 
 def _own_token(store: TenantStore, args: dict[str, Any]) -> str:

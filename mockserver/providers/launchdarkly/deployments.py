@@ -11,24 +11,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.providers.base import Ctx, Invalid
+from mockserver.provider import Ctx, Invalid, Record, Reply, public
 from mockserver.providers.launchdarkly import access, patch
-from mockserver.store import Record
 
 KIND = "deployment"
 WEEK_MS = 7 * 24 * 3600 * 1000
 EXPANSIONS = ("pullRequests", "flagReferences")
 ZERO = ("numberOfContributors", "numberOfPullRequests", "linesAdded", "linesDeleted", "leadTime")
 ENDED = ("endedAt", "durationMs")
-Out = tuple[int, Any]
 
 
 def now_ms(ctx: Ctx) -> int:
     return int(ctx.now() * 1000)
-
-
-def public(dep: Record) -> dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in dep.items() if not k.startswith("_")}
 
 
 def _expanded(ctx: Ctx) -> list[str]:
@@ -38,7 +32,9 @@ def _expanded(ctx: Ctx) -> list[str]:
 
 def view(ctx: Ctx, dep: Record) -> dict[str, Any]:
     # No source-control integration: the expansions are always empty collections.
-    return public(dep) | {name: {"totalCount": 0, "items": []} for name in _expanded(ctx)}
+    return public(dep, deep=True) | {
+        name: {"totalCount": 0, "items": []} for name in _expanded(ctx)
+    }
 
 
 # -- deployment events -----------------------------------------------------------------------
@@ -54,7 +50,7 @@ def _find(ctx: Ctx, body: Mapping[str, Any]) -> Record | None:
     return next(
         (
             d
-            for d in ctx.data.all(KIND)
+            for d in ctx.store.all(KIND)
             if _same_app(d, body) and d["applicationVersion"] == body["version"]
         ),
         None,
@@ -76,7 +72,7 @@ def _new(ctx: Ctx, body: Mapping[str, Any], at: int) -> Record:
         **dict.fromkeys(ZERO, 0),
         "_projectKey": body["projectKey"],
     }
-    return ctx.data.put(KIND, did, dep)
+    return ctx.store.put(KIND, did, dep)
 
 
 def _metadata(dep: Record, body: Mapping[str, Any]) -> Record:
@@ -93,7 +89,7 @@ def _start(ctx: Ctx, dep: Record | None, body: Mapping[str, Any], at: int) -> Re
         dep.update(status="started", startedAt=at, kind="redeployment")
         for name in ENDED:
             dep.pop(name, None)
-    for other in ctx.data.all(KIND):
+    for other in ctx.store.all(KIND):
         if _same_app(other, body):
             other["active"] = other is dep
     return _metadata(dep, body)
@@ -118,11 +114,11 @@ EVENTS: Mapping[str, Callable[[Ctx, Record | None, Mapping[str, Any], int], Reco
 }
 
 
-def create_deployment_event(ctx: Ctx) -> Out:
+def create_deployment_event(ctx: Ctx) -> Reply:
     body = ctx.body
     access.require_project(ctx, body["projectKey"])
     EVENTS[body["eventType"]](ctx, _find(ctx, body), body, body.get("eventTime", now_ms(ctx)))
-    return 201, None
+    return Reply(201, None)
 
 
 # -- list ------------------------------------------------------------------------------------
@@ -142,7 +138,7 @@ def _matching(ctx: Ctx) -> list[Record]:
     query = {"from": now - WEEK_MS, "to": now, **ctx.query}
     found = [
         d
-        for d in ctx.data.all(KIND)
+        for d in ctx.store.all(KIND)
         if all(test(d, query[name]) for name, test in FILTERS.items() if name in query)
     ]
     return sorted(found, key=lambda d: (-d["startedAt"], d["id"]))
@@ -174,7 +170,7 @@ def _link(ctx: Ctx, query: Mapping[str, Any]) -> dict[str, str]:
     return {"href": f"{ctx.url}?{urlencode(query)}", "type": "application/json"}
 
 
-def get_deployments(ctx: Ctx) -> Out:
+def get_deployments(ctx: Ctx) -> Reply:
     access.require_project(ctx, ctx.query["projectKey"])
     found = _matching(ctx)
     page, more = _page(ctx, found)
@@ -183,23 +179,23 @@ def get_deployments(ctx: Ctx) -> Out:
         after = {k: v for k, v in ctx.query.items() if k != "before"} | {"after": page[-1]["id"]}
         links["next"] = _link(ctx, after)
     items = [view(ctx, d) for d in page]
-    return 200, {"totalCount": len(found), "items": items, "_links": links}
+    return Reply(200, {"totalCount": len(found), "items": items, "_links": links})
 
 
 # -- one deployment --------------------------------------------------------------------------
 def _deployment(ctx: Ctx) -> Record:
     did = ctx.path["deploymentID"]
-    return access.visible(ctx, ctx.data.find(KIND, did), did)
+    return access.visible(ctx, ctx.store.find(KIND, did), did)
 
 
-def get_deployment(ctx: Ctx) -> Out:
-    return 200, view(ctx, _deployment(ctx))
+def get_deployment(ctx: Ctx) -> Reply:
+    return Reply(200, view(ctx, _deployment(ctx)))
 
 
-def update_deployment(ctx: Ctx) -> Out:
+def update_deployment(ctx: Ctx) -> Reply:
     dep = _deployment(ctx)
     ops = ctx.body["patch"] if isinstance(ctx.body, dict) else ctx.body
-    updated = patch.apply(public(dep), ops)
+    updated = patch.apply(public(dep, deep=True), ops)
     kept = {k: v for k, v in dep.items() if k.startswith("_")}
-    ctx.data.put(KIND, dep["id"], updated | kept)
-    return 200, updated
+    ctx.store.put(KIND, dep["id"], updated | kept)
+    return Reply(200, updated)

@@ -19,7 +19,7 @@ from typing import Any
 import jsonpatch
 from jsonschema.exceptions import ValidationError
 
-from mockserver.providers.base import Invalid
+from mockserver.provider import Invalid
 from mockserver.spec import Schema, Spec
 
 READ_ONLY = frozenset(

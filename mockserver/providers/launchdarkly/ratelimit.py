@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mockserver.providers.base import Ctx, MockError
+from mockserver.provider import Ctx, MockError
 from mockserver.store import Record
 
 WINDOW = 10.0
@@ -52,9 +52,9 @@ LIMITS = (
 
 
 def _counter(ctx: Ctx, key: str, window: float) -> Record:
-    found = ctx.data.find(KIND, key)
+    found = ctx.store.find(KIND, key)
     if found is None or found["window"] != window:
-        found = ctx.data.put(KIND, key, {"window": window, "count": 0})
+        found = ctx.store.put(KIND, key, {"window": window, "count": 0})
     return found
 
 
