@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import uvicorn
@@ -16,11 +16,8 @@ from mockserver.app import Mock, ServerError, mock_of
 from mockserver.clock import TenantClock
 from mockserver.faults import Rule
 from mockserver.journal import Entry
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 
-if TYPE_CHECKING:
-    from mockserver.contract import ContractReport
-    from mockserver.contract.runner import ContractSession
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +89,7 @@ class Mockserver:
         self.provider = provider
         self.live = live
         self._clients: list[httpx.Client] = []
-        self._transport: ASGISyncTransport | None = None
+        self._transport: InProcessTransport | None = None
         self._errors_seen = len(self.mock.errors)
         self._saved_options: dict[str, dict[str, Any]] = {}
 
@@ -124,7 +121,7 @@ class Mockserver:
         """An httpx client bound to one provider, in process, with this tenant's credentials."""
         name = self._name(provider)
         if self._transport is None:
-            self._transport = ASGISyncTransport(self.app)
+            self._transport = InProcessTransport(self.app)
         defaults = self.headers(name) if auth else {}
         client = httpx.Client(
             transport=self._transport,
@@ -250,54 +247,3 @@ class Mockserver:
         yield found
         found.extend(self.mock.errors[before:])
         self._errors_seen = len(self.mock.errors)
-
-
-class ContractRunner:
-    """What `mockserver_contract` hands a test: deploymock's contract suite, ready to run.
-
-    `runner("sap_ai_core")` runs it in process against a fresh mock built from the session's
-    `MockserverConfig` (delays, options, seed), or, with `--mockserver-target URL`, against that
-    server (`{provider}` in the URL is replaced by the provider's name; `--mockserver-token` and
-    `--mockserver-tenant` give the credentials and tenant). Keyword arguments are
-    `mockserver.contract.ContractOptions` fields, e.g. `max_examples=50`, `hints={...}`.
-    """
-
-    def __init__(
-        self,
-        config: MockserverConfig,
-        *,
-        target: str | None = None,
-        token: str | None = None,
-        tenant: str | None = None,
-    ) -> None:
-        self.config = config
-        self.target = target
-        self.token = token
-        self.tenant = tenant
-
-    def session(self, provider: str, **options: Any) -> ContractSession:
-        """The run, set up but not started: `.schema` for Schemathesis, `.close()` to clean up."""
-        from mockserver.app import create_app
-        from mockserver.clock import VirtualClock
-        from mockserver.contract.runner import ContractOptions, ContractSession
-
-        opts = ContractOptions(**options)
-        if self.target:
-            url = self.target.replace("{provider}", provider)
-            return ContractSession(
-                provider, url=url, token=self.token, tenant=self.tenant, options=opts
-            )
-        cfg = self.config
-        app = create_app(
-            providers=[provider],
-            clock=VirtualClock.fake(),
-            seed=cfg.seed,
-            delays=cfg.delays,
-            options=cfg.options,
-        )
-        return ContractSession(provider, app=app, tenant=self.tenant, options=opts)
-
-    def __call__(self, provider: str, **options: Any) -> ContractReport:
-        """Run the whole suite for `provider` and return its report (`.assert_ok()`)."""
-        with self.session(provider, **options) as run:
-            return run.execute()

@@ -37,7 +37,8 @@ import pytest
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from pytest_plugin.handle import ContractRunner, LiveServer, Mockserver, MockserverConfig
+    from pytest_plugin.contract import ContractRunner
+    from pytest_plugin.handle import LiveServer, Mockserver, MockserverConfig
 
 MARKER = (
     "mockserver(provider=None, tenant=None, faults=()): configure the `mockserver` fixture: "
@@ -160,7 +161,7 @@ def mockserver_contract(
     def test_contract(mockserver_contract):
         mockserver_contract("sap_ai_core", max_examples=50).assert_ok()
     """
-    from pytest_plugin.handle import ContractRunner
+    from pytest_plugin.contract import ContractRunner
 
     opt = request.config.getoption
     return ContractRunner(

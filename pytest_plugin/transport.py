@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from mockserver.bridge import Exchange, call
 
 
-class ASGISyncTransport(httpx.BaseTransport):
-    """Runs each request on one event loop kept in a background thread."""
+class InProcessTransport(httpx.BaseTransport):
+    """Each request runs the app to completion on the calling thread's event loop
+    (`mockserver.bridge`). A fault that drops or cuts the connection raises what httpx raises
+    for a server that hangs up: `httpx.RemoteProtocolError`."""
 
     def __init__(self, app: Any) -> None:
-        self._inner = httpx.ASGITransport(app=app)
-        self._cm: AbstractContextManager[BlockingPortal] | None = start_blocking_portal()
-        self._portal = self._cm.__enter__()
+        self.app = app
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        async def call() -> httpx.Response:
-            response = await self._inner.handle_async_request(request)
-            content = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers, content=content)
-
-        return self._portal.call(call)
+        path, _, query = request.url.raw_path.partition(b"?")
+        exchange = Exchange(
+            request.method,
+            path.decode("latin-1"),
+            query,
+            [(name.lower(), value) for name, value in request.headers.raw],
+            request.read(),
+        )
+        try:
+            call(self.app, exchange)
+        except ConnectionResetError as exc:
+            message = (
+                "peer closed connection without sending complete message body"
+                if exchange.chunks
+                else "Server disconnected without sending a response."
+            )
+            raise httpx.RemoteProtocolError(message, request=request) from exc
+        return httpx.Response(
+            exchange.status,
+            headers=exchange.response_headers,
+            content=exchange.content,
+            request=request,
+        )
 
     def close(self) -> None:
-        if self._cm is not None:
-            cm, self._cm = self._cm, None
-            cm.__exit__(None, None, None)
+        """Nothing to release: kept so a transport can be closed like any other."""

@@ -13,7 +13,7 @@ from mockserver.clock import VirtualClock
 from mockserver.errors import ConfigError
 from mockserver.provider import Reply
 from mockserver.spec import Spec, spec_dir
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 
 SAP = {"Authorization": "Bearer t", "AI-Resource-Group": "rg-a"}
 CONFIG = {"name": "serving", "scenarioId": "scenario-a", "executableId": "executable-a"}
@@ -26,7 +26,7 @@ def app() -> Any:
 
 @pytest.fixture
 def http(app: Any) -> Any:
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     with httpx.Client(transport=transport, base_url="http://mock") as client:
         yield client
     transport.close()
@@ -82,7 +82,7 @@ def test_unimplemented_operation_answers_501_in_vendor_format(
     app = with_handlers(
         monkeypatch, handlers=handlers, unimplemented=frozenset({"deployment.count"})
     )
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     with httpx.Client(transport=transport, base_url="http://mock") as http:
         r = http.get("/sap_ai_core/v2/lm/deployments/$count", headers=SAP)
     transport.close()
@@ -112,7 +112,7 @@ def test_unknown_provider_path_is_a_vendor_404(http: httpx.Client) -> None:
 
 def test_root_mount_serves_one_provider_at_slash() -> None:
     app = create_app(providers=["sap_ai_core"], root="sap_ai_core")
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     with httpx.Client(transport=transport, base_url="http://mock") as http:
         cid = http.post("/v2/lm/configurations", json=CONFIG, headers=SAP).json()["id"]
         assert http.get(f"/sap_ai_core/v2/lm/configurations/{cid}", headers=SAP).status_code == 200
@@ -122,7 +122,7 @@ def test_root_mount_serves_one_provider_at_slash() -> None:
 
 def test_oversized_body_is_a_vendor_4xx() -> None:
     small = create_app(max_body=64)
-    transport = ASGISyncTransport(small)
+    transport = InProcessTransport(small)
     with httpx.Client(transport=transport, base_url="http://mock") as client:
         r = client.post(
             "/sap_ai_core/v2/lm/configurations", headers=SAP, json={**CONFIG, "name": "x" * 100}
@@ -140,7 +140,7 @@ def test_a_bug_in_a_handler_is_a_vendor_500_and_is_recorded(
 
     handlers = {**discover()["sap_ai_core"].handlers, "configuration.query": boom}
     app = with_handlers(monkeypatch, handlers=handlers)
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     with httpx.Client(transport=transport, base_url="http://mock") as http:
         r = http.get("/sap_ai_core/v2/lm/configurations", headers=SAP)
         assert r.status_code == 500 and "boom" in r.json()["error"]["message"]
@@ -157,7 +157,7 @@ def test_a_response_that_breaks_the_spec_is_caught(monkeypatch: pytest.MonkeyPat
         "configuration.query": lambda ctx: Reply(200, {"count": 0}),
     }
     app = with_handlers(monkeypatch, handlers=handlers)
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     with httpx.Client(transport=transport, base_url="http://mock") as http:
         r = http.get("/sap_ai_core/v2/lm/configurations", headers=SAP)
     transport.close()
@@ -205,7 +205,7 @@ def test_admin_clock_moves_time_for_one_tenant_or_all(http: httpx.Client) -> Non
 
 def test_admin_clock_freeze_and_unfreeze() -> None:
     app = create_app()  # wall-clock time, as in `serve`
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     with httpx.Client(transport=transport, base_url="http://mock") as http:
         assert http.get("/__admin/clock").json()["frozen"] is False
         frozen = http.post("/__admin/clock", json={"freeze": True}).json()
@@ -250,7 +250,7 @@ def test_admin_journal_filters_and_clears(http: httpx.Client) -> None:
 
 def test_journal_is_bounded() -> None:
     app = create_app(journal_size=3)
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     with httpx.Client(transport=transport, base_url="http://mock") as http:
         for _ in range(10):
             http.get("/sap_ai_core/v2/lm/deployments", headers=SAP)

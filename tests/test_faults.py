@@ -135,10 +135,11 @@ def test_latency_is_fixed_plus_seeded_jitter(
     assert all(0.25 <= w <= 0.75 for w in waited)
 
 
-def test_drop_in_process_raises_a_connection_error(mockserver: Any) -> None:
-    mockserver.fault(kind="drop", operation_id="deployment.query", times=1)
+@pytest.mark.parametrize("kind", ["drop", "truncate"])
+def test_drop_in_process_raises_what_httpx_raises_for_a_hang_up(mockserver: Any, kind: str) -> None:
+    mockserver.fault(kind=kind, operation_id="deployment.query", times=1)
     api = mockserver.client()
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(httpx.RemoteProtocolError):  # what a client's retry logic catches
         api.get(DEPLOYMENTS)
     assert api.get(DEPLOYMENTS).status_code == 200
 

@@ -11,15 +11,15 @@ import pytest
 
 from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 from tests.support import serving
 
 SAP = {"Authorization": "Bearer t", "AI-Resource-Group": "rg-a"}
 CONFIG = {"name": "serving", "scenarioId": "scenario-a", "executableId": "executable-a"}
 
 
-def client(app: Any) -> tuple[httpx.Client, ASGISyncTransport]:
-    transport = ASGISyncTransport(app)
+def client(app: Any) -> tuple[httpx.Client, InProcessTransport]:
+    transport = InProcessTransport(app)
     return httpx.Client(
         transport=transport, base_url="http://mock/sap_ai_core/v2/lm", headers=SAP
     ), transport

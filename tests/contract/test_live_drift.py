@@ -17,7 +17,7 @@ from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
 from mockserver.contract import ContractOptions, ContractReport, run_contract
 from mockserver.providers import sap_ai_core as sap
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ class Drifting(httpx.BaseTransport):
     """Lets `seconds` pass on the mock's clock before each update reaches it."""
 
     def __init__(self, app: Any, seconds: float) -> None:
-        self.inner = ASGISyncTransport(app)
+        self.inner = InProcessTransport(app)
         self.clock = mock_of(app).clock
         self.seconds = seconds
         self.updates = 0

@@ -30,7 +30,7 @@ from mockserver.contract.gate import BLOCKED, Req, Resp
 from mockserver.contract.settle import BUDGET, SAMPLES, Settling, interval
 from mockserver.provider import Ctx, Reply
 from mockserver.providers import sap_ai_core as sap
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 from tests.support import serving
 
 SETTLE = 11.0  # SAP's default: twice its longest delay (start, 5 s), plus one
@@ -203,7 +203,7 @@ def live_run(
         options=ContractOptions(**{**LIVE, **options, "progress": wait.progress}),
         sleep=wait.sleep,
         clock=wait.clock,
-        transport=ASGISyncTransport(app),
+        transport=InProcessTransport(app),
     )
     assert report.live
     assert report.settle_polls == len(wait.polls) == report.requests["settle"]

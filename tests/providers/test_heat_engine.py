@@ -16,7 +16,7 @@ import pytest
 
 from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 
 PROVIDERS = ("openstack_heat", "huawei_rts")
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -520,7 +520,7 @@ def bound(bindable_app: Any, request: pytest.FixtureRequest) -> Iterator[tuple[s
     name, token, project = request.param, f"tok-{uuid.uuid4().hex}", uuid.uuid4().hex
     mock = mock_of(bindable_app)
     mock.patch_options(name, {"tokens": {token: project}})
-    transport = ASGISyncTransport(bindable_app)
+    transport = InProcessTransport(bindable_app)
     api = httpx.Client(
         transport=transport, base_url=f"http://deploymock/{name}", headers={"X-Auth-Token": token}
     )

@@ -10,7 +10,7 @@ import pytest
 
 from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 
 PROVIDER = "huawei_rts"
 SIGNATURE = (
@@ -104,7 +104,7 @@ def root_app():
     app = create_app(
         providers=[PROVIDER], root=PROVIDER, clock=VirtualClock.fake(), validate_responses=True
     )
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     yield transport
     transport.close()
     assert mock_of(app).errors == []

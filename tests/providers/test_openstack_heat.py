@@ -7,7 +7,7 @@ import pytest
 
 from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
-from pytest_plugin.transport import ASGISyncTransport
+from pytest_plugin.transport import InProcessTransport
 
 PROVIDER = "openstack_heat"
 
@@ -47,7 +47,7 @@ def custom_identity():
         validate_responses=True,
         options={PROVIDER: {"identity_uri": "https://keystone.example/v3"}},
     )
-    transport = ASGISyncTransport(app)
+    transport = InProcessTransport(app)
     yield httpx.Client(transport=transport, base_url=f"http://deploymock/{PROVIDER}")
     transport.close()
     assert mock_of(app).errors == []
