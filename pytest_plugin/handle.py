@@ -19,7 +19,6 @@ from mockserver.journal import Entry
 from pytest_plugin.transport import InProcessTransport
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class MockserverConfig:
     """Override the `mockserver_config` fixture in a conftest.py to change these."""
