@@ -99,12 +99,21 @@ def call(app: Any, exchange: Exchange) -> Exchange:
         return pool.submit(asyncio.run, run_app(app, exchange)).result()
 
 
+class _OwnLoop:
+    """A thread's event loop, closed when the thread ends (its thread-local goes away)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        self.loop.close()
+
+
 def _loop() -> asyncio.AbstractEventLoop:
-    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _local.loop = loop
-    return loop
+    own: _OwnLoop | None = getattr(_local, "own", None)
+    if own is None or own.loop.is_closed():
+        own = _local.own = _OwnLoop()
+    return own.loop
 
 
 def encode_headers(pairs: Iterable[tuple[str, str]]) -> Headers:
