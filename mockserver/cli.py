@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-access-log",
         dest="access_log",
         action="store_false",
-        help="do not log a line per request (for load tests: the log costs more than the mock)",
+        help="do not log a line per request",
     )
     from mockserver.contract.command import add_parser as add_contract
 
@@ -119,12 +119,17 @@ def serve(args: argparse.Namespace) -> int:
     if providers and len(providers) == 1:
         print(f"deploymock: {providers[0]:<16} {base}/ (root)", file=sys.stderr)
     print(f"deploymock: admin            {base}/__admin", file=sys.stderr)
+    served: Any = app
+    if args.access_log and args.log_level.lower() in ("trace", "debug", "info"):
+        from mockserver.accesslog import AccessLog
+
+        served = AccessLog(app, sys.stdout)  # where uvicorn writes its own, at half the speed
     uvicorn.run(
-        app,
+        served,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        access_log=args.access_log,
+        access_log=False,
         **tls,
     )
     return 0

@@ -69,7 +69,7 @@ def test_serve_logs_each_request_unless_told_not_to(tmp_path: Path, quiet: bool)
         assert httpx.get(f"{url}/sap_ai_core/v2/lm/deployments", headers=SAP).status_code == 200
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
-    logged = "GET /sap_ai_core/v2/lm/deployments HTTP/1.1" in log.read_text()
+    logged = '"GET /sap_ai_core/v2/lm/deployments HTTP/1.1" 200 OK' in log.read_text()
     assert logged is not quiet
 
 
