@@ -2,7 +2,7 @@
 
 What runs, per provider: every Schemathesis phase (examples, coverage, fuzzing, and stateful
 sequences through the spec's `links`) with positive and negative data and its built-in checks,
-our checks (`pytest_plugin/checks.py`: update visible on the next read, a rejected update
+our checks (`checks.py`: update visible on the next read, a rejected update
 changes nothing, the vendor's error format, 404 for an unknown id, 401 without credentials,
 404/403 from another tenant, read-only fields, updates a state forbids), and our walk (every
 create with the spec's example bodies, then its links; `walk.py`).

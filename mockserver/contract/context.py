@@ -1,6 +1,6 @@
 """What the contract checks work with during one run: the target, the gate and the snapshots.
 
-The Schemathesis checks in `pytest_plugin/checks.py` find it as `case.operation.app.contract_run`
+The Schemathesis checks in `checks.py` find it as `case.operation.app.contract_run`
 (the run's `GateApp`); a schema that is not a contract run's has none, and the checks skip it.
 """
 

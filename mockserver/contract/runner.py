@@ -3,7 +3,7 @@
 `run_contract("sap_ai_core")` runs it in process against a fresh mock; with `url=` it runs
 against a live server. Schemathesis runs every phase (examples, coverage, fuzzing, stateful
 through the spec's links) with positive and negative data and its built-in checks, and our
-checks from `pytest_plugin.checks`. Every request goes through the run's `Gate`; what the run
+checks from `checks.py`. Every request goes through the run's `Gate`; what the run
 created is deleted at the end, also after a failure or Ctrl-C.
 """
 
@@ -208,7 +208,7 @@ def build_schema(
     import schemathesis
     from schemathesis.config import SchemathesisConfig
 
-    import pytest_plugin.checks  # noqa: F401 - registers our checks and the before_call hook
+    import mockserver.contract.checks  # noqa: F401 - registers our checks and the before_call hook
 
     off = (
         *OFF_BY_DEFAULT,
@@ -474,7 +474,7 @@ def _cleanup(
 
 
 def _finish(report: ContractReport, run: RunContext, gate: Gate, started: float) -> None:
-    from pytest_plugin.checks import OWN_CHECKS
+    from mockserver.contract.checks import OWN_CHECKS
 
     for name in OWN_CHECKS:
         if name in report.checks:

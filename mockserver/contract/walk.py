@@ -8,7 +8,7 @@ state is transitional, it is read again like an accepted update, within the run'
 budget, counted under the create operation, see `settle.py`), follows the links of what
 comes back (reads and updates first, with the target's example bodies or the link's
 `requestBody`, deletes last), a few levels deep, and validates every answer with every check
-Schemathesis and `pytest_plugin.checks` run. Deterministic and cheap: a few dozen requests per
+Schemathesis and `checks.py` run. Deterministic and cheap: a few dozen requests per
 provider.
 """
 

@@ -1,9 +1,9 @@
 """deploymock's own Schemathesis checks: update semantics and error codes.
 
-Importing this module registers them with `@schemathesis.check` (the contract runner and the
-`mockserver_contract` fixture import it; the plugin module does not, so plain pytest runs do
-not pay for Schemathesis). They act only on a contract run's schema, whose app carries the run
-(`mockserver.contract.context.RunContext`); on any other schema they pass at once.
+Importing this module registers them with `@schemathesis.check` (the contract runner imports
+it when a run starts, so plain pytest runs do not pay for Schemathesis). They act only on a
+contract run's schema, whose app carries the run (`mockserver.contract.context.RunContext`);
+on any other schema they pass at once.
 
 1. `update_visible`: an accepted PUT/PATCH shows on the next read, exactly as asked (merge
    semantics for an object body, non-empty values only; RFC 6902 for a JSON Patch, whose
