@@ -13,36 +13,46 @@ import functools
 import importlib.resources
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from mockserver.errors import ConfigError, Invalid, MethodNotAllowed, NotFound
 from mockserver.fastcheck import Check, compile_check
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 MAX_PROBLEMS = 20  # per value: a 200 000-item array gets 20 reasons, not 200 000
 MATCHES_KEPT = 4096  # routing results remembered per spec (forgotten all at once when full)
 MAX_EXPLAINED = 1000  # a larger invalid container is refused without a per-item explanation
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-_FORMATS = FormatChecker()
 
 
-@_FORMATS.checks("int32")
 def _int32(value: object) -> bool:
     return not isinstance(value, int) or -(2**31) <= value < 2**31
 
 
-@_FORMATS.checks("int64")
 def _int64(value: object) -> bool:
     return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
+@functools.cache
+def formats() -> FormatChecker:
+    """jsonschema's format checks plus OpenAPI's int32/int64 (jsonschema is imported on the
+    first validator a request needs, not at start-up: the compiled checks judge most values)."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    checker.checks("int32")(_int32)
+    checker.checks("int64")(_int64)
+    return checker
 
 
 def spec_dir() -> Path:
@@ -95,12 +105,36 @@ def _error_text(err: ValidationError, where: str) -> dict[str, Any]:
 
 
 class Schema:
-    """A schema from the spec: jsonschema's validator plus a compiled check for valid values."""
+    """A schema from the spec: jsonschema's validator plus a compiled check for valid values.
+
+    Built on first use (`lazy`): a spec has hundreds of schemas and a run touches a few.
+    """
+
+    _make: tuple[Callable[[], Any], Callable[[Any], Draft202012Validator]]
 
     def __init__(self, validator: Draft202012Validator) -> None:
-        self.validator = validator
-        self.schema = validator.schema
-        self.fast: Check | None = compile_check(validator.schema)
+        self.__dict__.update(validator=validator, schema=validator.schema)
+
+    @classmethod
+    def lazy(
+        cls, schema: Callable[[], Any], validator: Callable[[Any], Draft202012Validator]
+    ) -> Schema:
+        """A schema worked out by `schema()`, checked by `validator(schema)`; on first use."""
+        made = cls.__new__(cls)
+        made._make = (schema, validator)
+        return made
+
+    @functools.cached_property
+    def schema(self) -> Any:
+        return self._make[0]()
+
+    @functools.cached_property
+    def validator(self) -> Draft202012Validator:
+        return self._make[1](self.schema)
+
+    @functools.cached_property
+    def fast(self) -> Check | None:
+        return compile_check(self.schema)
 
     def is_valid(self, value: Any) -> bool:
         return self.fast(value) if self.fast is not None else self.validator.is_valid(value)
@@ -286,9 +320,6 @@ class Spec:
         self.filename = filename
         self.doc = load_document(filename)
         self.uri = f"urn:deploymock:{filename}"
-        self._registry: Registry[Any] = Registry().with_resource(
-            self.uri, DRAFT202012.create_resource(self.doc)
-        )
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[re.Pattern[str], str, dict[str, Operation]]] = []
         # (method, path) -> what it matched: clients call the same URLs again and again.
@@ -320,13 +351,28 @@ class Spec:
         node: Any = self.doc
         for part in where:
             node = node[int(part)] if isinstance(node, list) else node[part]
-        inlined, complete = self._inline(node, ())
+        inline = functools.cache(lambda: self._inline(node, ()))
+        return Schema.lazy(lambda: inline()[0], lambda _schema: self._checker(*inline(), where))
+
+    def _checker(self, inlined: Any, complete: bool, where: list[str]) -> Draft202012Validator:
+        from jsonschema import Draft202012Validator
+
         if complete:
-            return Schema(Draft202012Validator(inlined, format_checker=_FORMATS))
+            return Draft202012Validator(inlined, format_checker=formats())
         ref = f"{self.uri}#{quote(_pointer(where), safe='/~$!&()*+,;=:@')}"
-        return Schema(
-            Draft202012Validator({"$ref": ref}, registry=self._registry, format_checker=_FORMATS)
+        return Draft202012Validator(
+            {"$ref": ref}, registry=self._registry, format_checker=formats()
         )
+
+    @functools.cached_property
+    def _registry(self) -> Registry[Any]:
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
+
+        registry: Registry[Any] = Registry().with_resource(
+            self.uri, DRAFT202012.create_resource(self.doc)
+        )
+        return registry
 
     def _inline(self, node: Any, seen: tuple[str, ...]) -> tuple[Any, bool]:
         """`node` with local `$ref`s replaced by their targets; False if one is recursive."""

@@ -61,11 +61,11 @@ def test_unknown_path_and_method(sap: Spec) -> None:
 def test_int64_and_int32_formats_are_enforced() -> None:
     from jsonschema import Draft202012Validator
 
-    from mockserver.spec import _FORMATS
+    from mockserver.spec import formats
 
-    int64 = Draft202012Validator({"type": "integer", "format": "int64"}, format_checker=_FORMATS)
+    int64 = Draft202012Validator({"type": "integer", "format": "int64"}, format_checker=formats())
     assert int64.is_valid(2**63 - 1) and not int64.is_valid(2**63)
-    int32 = Draft202012Validator({"type": "integer", "format": "int32"}, format_checker=_FORMATS)
+    int32 = Draft202012Validator({"type": "integer", "format": "int32"}, format_checker=formats())
     assert int32.is_valid(-(2**31)) and not int32.is_valid(2**31)
 
 

@@ -14,13 +14,15 @@ import copy
 import functools
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonpatch
-from jsonschema.exceptions import ValidationError
 
 from mockserver.provider import Invalid
 from mockserver.spec import Schema, Spec
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 READ_ONLY = frozenset(
     {"id", "applicationKey", "environmentKey", "startedAt", "pullRequests", "flagReferences"}
