@@ -10,9 +10,13 @@ spec disagree, and mounts each provider's `ProviderApp` (`mockserver.dispatch`) 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import pkgutil
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -32,18 +36,50 @@ from mockserver.provider import Provider
 from mockserver.spec import Spec
 from mockserver.store import Store
 
+# Directories (os.pathsep-separated) searched for provider modules after mockserver/providers:
+# a provider of your own is a module there exposing PROVIDER (its spec may be an absolute path).
+PROVIDER_PATH = "DEPLOYMOCK_PROVIDER_PATH"
+
 
 def discover() -> dict[str, Provider]:
-    """Every provider module in `mockserver.providers`, by name."""
+    """Every provider module in `mockserver.providers`, then in $DEPLOYMOCK_PROVIDER_PATH's
+    directories, by name (the first module with a name wins)."""
+    modules = [
+        importlib.import_module(f"{providers_pkg.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(providers_pkg.__path__)
+        if not info.name.startswith("_")
+    ]
+    for directory in filter(None, os.environ.get(PROVIDER_PATH, "").split(os.pathsep)):
+        modules += [
+            _load(Path(directory), info)
+            for info in pkgutil.iter_modules([directory])
+            if not info.name.startswith("_")
+        ]
     found: dict[str, Provider] = {}
-    for info in pkgutil.iter_modules(providers_pkg.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{providers_pkg.__name__}.{info.name}")
+    for module in modules:
         provider = getattr(module, "PROVIDER", None)
         if isinstance(provider, Provider):
-            found[provider.name] = provider
+            found.setdefault(provider.name, provider)
     return dict(sorted(found.items()))
+
+
+def _load(directory: Path, info: pkgutil.ModuleInfo) -> ModuleType:
+    """A provider module (or package) from a directory of the provider path, imported once."""
+    name = f"deploymock_provider_{info.name}"
+    if name in sys.modules:
+        return sys.modules[name]
+    where = directory / info.name
+    spec = importlib.util.spec_from_file_location(
+        name,
+        where / "__init__.py" if info.ispkg else where.with_suffix(".py"),
+        submodule_search_locations=[str(where)] if info.ispkg else None,
+    )
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"cannot import provider module {where}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def check_provider(provider: Provider, spec: Spec) -> None:
