@@ -96,6 +96,29 @@ class Outcomes:
 class Lifecycle:
     steps: Mapping[str, Step]
     on_enter: Mapping[str, Callable[[Record, float], None]] = field(default_factory=dict)
+    # States only user actions reach (e.g. a stopped deployment), if no step or hook names them.
+    others: frozenset[str] = frozenset()
+
+    @property
+    def states(self) -> frozenset[str]:
+        """Every state the lifecycle knows."""
+        reached = {s for step in self.steps.values() for s in (step.to, *step.outcomes)}
+        return frozenset({*self.steps, *reached, *self.on_enter, *self.others})
+
+    @property
+    def transitional(self) -> frozenset[str]:
+        """The states a record leaves on its own, as time passes."""
+        return frozenset(self.steps)
+
+    @property
+    def failures(self) -> frozenset[str]:
+        """Where a step may end instead of its own target, other than staying put."""
+        ends = {o for step in self.steps.values() for o in step.outcomes}
+        return frozenset(ends - self.transitional)
+
+    def refusing(self, allowed: frozenset[str]) -> list[str]:
+        """The states outside `allowed`, sorted: where an action allowed only there is refused."""
+        return sorted(self.states - allowed)
 
     def enter(self, record: Record, status: str, at: float) -> None:
         """Put `record` in `status` now (a user action), running that status's hook."""

@@ -57,3 +57,18 @@ def test_outcomes_prefer_the_specific_resource_and_skip_inapplicable_steps() -> 
     queued.push("p", "u", "X")
     queued.reset("p", "t")
     assert [o["tenant"] for o in queued.pending()] == ["u"]
+
+
+def test_a_lifecycle_names_its_states_and_what_leaves_them_on_its_own() -> None:
+    life = Lifecycle(
+        steps={
+            "NEW": Step("PENDING", "schedule"),
+            "PENDING": Step("UP", "start", outcomes=frozenset({"BROKEN", "PENDING"})),
+        },
+        on_enter={"UP": lambda record, at: None},
+        others=frozenset({"STOPPED"}),
+    )
+    assert life.states == {"NEW", "PENDING", "UP", "BROKEN", "STOPPED"}
+    assert life.transitional == {"NEW", "PENDING"}
+    assert life.failures == {"BROKEN"}  # staying PENDING is not a failure
+    assert life.refusing(frozenset({"UP", "PENDING"})) == ["BROKEN", "NEW", "STOPPED"]

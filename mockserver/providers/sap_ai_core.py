@@ -397,17 +397,16 @@ def batch_modify_deployments(ctx: Ctx) -> Reply:
     return Reply(202, {"deployments": results})
 
 
-# Contract hints (mockserver/contract/hints.py), from vendors.md section 1.5. A deployment goes
-# UNKNOWN -> PENDING -> RUNNING by itself; a configuration change goes back to PENDING and ends
-# RUNNING or DEAD; a stop goes STOPPING -> STOPPED. A stop needs PENDING or RUNNING, a
-# configuration change PENDING, RUNNING or DEAD, a delete UNKNOWN, STOPPED or DEAD (so a
-# running deployment is stopped before the cleanup deletes it). SAP documents 412 on PATCH and
-# DELETE and code 01010076 for "status cannot be changed". What the lifecycle writes as time
-# passes is volatile on a live server.
+# Contract hints (mockserver/contract/hints.py), derived from the lifecycle above and the states
+# each action needs (vendors.md section 1.5): a deployment goes UNKNOWN -> PENDING -> RUNNING by
+# itself, a configuration change back to PENDING and on to RUNNING or DEAD, a stop STOPPING ->
+# STOPPED; an action in a state it does not allow is SAP's documented 412 (code 01010076), and
+# a running deployment is stopped before the cleanup deletes it. What the lifecycle writes as
+# time passes is volatile on a live server.
 CONTRACT: dict[str, Any] = {
     "state": "/status",
-    "transitional": ["UNKNOWN", "PENDING", "STOPPING"],
-    "failed": ["DEAD"],
+    "transitional": sorted(LIFECYCLE.transitional),
+    "failed": sorted(LIFECYCLE.failures),
     "volatile": [
         "/status",
         "/statusMessage",
@@ -421,18 +420,18 @@ CONTRACT: dict[str, Any] = {
         {
             "operation": "deployment.modify",
             "body_keys": ["targetStatus"],
-            "states": ["UNKNOWN", "STOPPING", "STOPPED", "DEAD"],
+            "states": LIFECYCLE.refusing(STOP_FROM),
             "status": 412,
         },
         {
             "operation": "deployment.modify",
             "body_keys": ["configurationId"],
-            "states": ["UNKNOWN", "STOPPING", "STOPPED"],
+            "states": LIFECYCLE.refusing(CONFIG_CHANGE_FROM),
             "status": 412,
         },
         {
             "operation": "deployment.delete",
-            "states": ["PENDING", "RUNNING", "STOPPING"],
+            "states": LIFECYCLE.refusing(DELETE_FROM),
             "status": 412,
         },
     ],

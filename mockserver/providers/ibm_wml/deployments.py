@@ -112,8 +112,8 @@ LIFECYCLE = Lifecycle(
 # move on their own.
 CONTRACT: dict[str, Any] = {
     "state": "/entity/status/state",
-    "transitional": sorted(BUSY),
-    "failed": ["failed"],
+    "transitional": sorted(LIFECYCLE.transitional),
+    "failed": sorted(LIFECYCLE.failures),
     "volatile": ["/entity/status", "/metadata/modified_at"],
     "forbidden": [
         {
