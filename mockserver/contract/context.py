@@ -1,7 +1,6 @@
 """What the contract checks work with during one run: the target, the gate and the snapshots.
 
-The Schemathesis checks in `checks.py` find it as `case.operation.app.contract_run`
-(the run's `GateApp`); a schema that is not a contract run's has none, and the checks skip it.
+The checks in `checks.py` get it as an argument (`ContractChecks` finds it by the schema).
 """
 
 from __future__ import annotations
@@ -77,7 +76,6 @@ class RunContext:
     before: _Bounded = field(default_factory=lambda: _Bounded(256))
     after: _Bounded = field(default_factory=lambda: _Bounded(256))
     probed: Counter[tuple[str, str]] = field(default_factory=Counter)
-    applied: Counter[str] = field(default_factory=Counter)  # checks that asserted something
     settling: Settling = field(default_factory=Settling)  # following async updates to their end
     # Not the mock's seeded id stream (random.Random(0)): an "unknown" id must be unknown.
     rng: random.Random = field(default_factory=lambda: random.Random("deploymock-unknown-ids"))

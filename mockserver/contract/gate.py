@@ -368,11 +368,15 @@ def blocked(reason: str) -> Resp:
 
 
 class GateApp:
-    """The gate as an ASGI app, for Schemathesis. `contract_run` is what the checks work with."""
+    """The gate as an ASGI app, for Schemathesis."""
 
-    def __init__(self, gate: Gate, run: Any = None) -> None:
-        self.gate = gate
-        self.contract_run = run
+    def __init__(self, gate: Gate) -> None:
+        self.gate: Gate | None = gate
+
+    def close(self) -> None:
+        """Let go of the gate, and with it the target: Schemathesis keeps every ASGI app it
+        started for the rest of the process. A request after this is refused."""
+        self.gate = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -396,7 +400,7 @@ class GateApp:
             lower_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
             b"".join(chunks),
         )
-        resp = self.gate.send(req, kind="engine")
+        resp = blocked("the run is over") if self.gate is None else self.gate.send(req)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": resp.body})

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mockserver.contract.checks import ContractChecks
 from mockserver.contract.context import RunContext, Target
-from mockserver.contract.gate import BLOCKED, AsgiForwarder, Gate, GateApp, HttpForwarder, RateLimit
+from mockserver.contract.gate import AsgiForwarder, Gate, GateApp, HttpForwarder, RateLimit
 from mockserver.contract.hints import Hints
 from mockserver.contract.profile import Profile
 from mockserver.contract.report import CheckStat, ContractReport, Finding
@@ -36,7 +37,6 @@ OFF_BY_DEFAULT = ("positive_data_acceptance",)
 # credentials (two thirds of the requests); `credentials_required` checks the missing-token
 # half on a sample instead.
 OFF_FOR_ANY_TOKEN = ("ignored_auth",)
-INVALID_AUTH = "invalid authentication"
 
 
 @dataclass(kw_only=True)
@@ -208,8 +208,6 @@ def build_schema(
     import schemathesis
     from schemathesis.config import SchemathesisConfig
 
-    import mockserver.contract.checks  # noqa: F401 - registers our checks and the before_call hook
-
     off = (
         *OFF_BY_DEFAULT,
         *(OFF_FOR_ANY_TOKEN if target.any_token else ()),
@@ -251,14 +249,6 @@ def build_schema(
     if options.operations:
         schema = schema.include(operation_id=list(options.operations))
     with_create_roots(schema, profile)
-
-    def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-        if response is not None and BLOCKED in {k.lower() for k in response.headers}:
-            return False
-        # The mock accepts any well-formed token, as its specs say: an "invalid" one is valid.
-        return not (target.any_token and INVALID_AUTH in str(failure.title))
-
-    schema.hooks.register_hook_with_name(filter_failure, "filter_failure")
     return schema
 
 
@@ -322,10 +312,12 @@ class ContractSession:
             probes_per_operation=options.probes_per_operation,
             settling=_settling(self.target, options, sleep, clock),
         )
-        self.app = GateApp(self.gate, self.run)
+        self.app = GateApp(self.gate)
         self.report = ContractReport(self.profile.name, self.target.name, live=self.target.live)
         self.tally = _Tally(self.report, self.target.name.rstrip("/") if self.target.live else "")
         self.schema = build_schema(self.profile, self.app, self.target, options, self.run.pinned())
+        self.checks = ContractChecks(self.run)
+        self.checks.attach(self.schema)
         self.started = time.monotonic()
         self.closed = False
 
@@ -382,9 +374,10 @@ class ContractSession:
             try:
                 _cleanup(self.gate, self.target, self.report, self.say, self.sleep)
             finally:
-                self.app.contract_run = None  # Schemathesis keeps started ASGI apps alive
+                self.checks.detach(self.schema)
+                self.app.close()  # Schemathesis keeps a started ASGI app for the process
                 self.target.close()
-                _finish(self.report, self.run, self.gate, self.started)
+                _finish(self.report, self.run, self.checks, self.started)
         return self.report
 
     def __enter__(self) -> ContractSession:
@@ -473,12 +466,13 @@ def _cleanup(
         say("cleanup interrupted")
 
 
-def _finish(report: ContractReport, run: RunContext, gate: Gate, started: float) -> None:
-    from mockserver.contract.checks import OWN_CHECKS
-
-    for name in OWN_CHECKS:
-        if name in report.checks:
-            report.checks[name].applied = run.applied[name]
+def _finish(
+    report: ContractReport, run: RunContext, checks: ContractChecks, started: float
+) -> None:
+    for check in checks.checks.values():
+        if check.name in report.checks:
+            report.checks[check.name].applied = check.applied
+    gate = run.gate
     report.requests.update(gate.stats.sent)
     report.blocked.update(gate.stats.blocked)
     report.rate_limited = gate.stats.rate_limited

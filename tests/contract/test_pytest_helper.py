@@ -37,6 +37,18 @@ def test_api(case):
     case.call_and_validate()
 """
 
+# After SCHEMA: which checks each `call_and_validate()` ran.
+OURS_RAN = """
+ran = set()
+
+@schemathesis.hook
+def after_validate(context, case, response, results):
+    ran.update(result.name for result in results)
+
+def test_our_checks_ran():
+    assert {"vendor_error_format", "rejected_update_unchanged", "unknown_id_not_found"} <= ran
+"""
+
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     # A subprocess: Schemathesis registers checks globally, once per process, as a user's run does.
@@ -63,9 +75,9 @@ def test_mockserver_contract_runs_the_suite_against_a_target(pytester: pytest.Py
 
 
 def test_mockserver_schema_runs_our_checks_on_each_case(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_downstream=SCHEMA)
+    pytester.makepyfile(test_downstream=SCHEMA + OURS_RAN)
     result = run(pytester, "-v")
-    result.assert_outcomes(passed=1)  # Schemathesis runs each operation as a subtest
+    result.assert_outcomes(passed=2)  # Schemathesis runs each operation as a subtest
     result.stdout.fnmatch_lines(["*test_api?POST /v2/lm/configurations? SUBPASSED*"])
 
 
