@@ -9,6 +9,7 @@ own and runs the app on it to completion; only a caller already inside a running
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -100,13 +101,19 @@ def call(app: Any, exchange: Exchange) -> Exchange:
 
 
 class _OwnLoop:
-    """A thread's event loop, closed when the thread ends (its thread-local goes away)."""
+    """A thread's event loop, closed when the thread ends (its thread-local goes away) or, for
+    the main thread, when the interpreter exits: a finalizer running inside a garbage
+    collection may find the loop's own sockets already finalized."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.main = threading.current_thread() is threading.main_thread()
+        if self.main:
+            atexit.register(self.loop.close)
 
     def __del__(self) -> None:
-        self.loop.close()
+        if not self.main:
+            self.loop.close()
 
 
 def _loop() -> asyncio.AbstractEventLoop:

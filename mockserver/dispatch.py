@@ -66,6 +66,15 @@ class Answer:
     fault: Rule | None = None
 
 
+class FaultError(MockError):
+    """The error a fault rule sends: the vendor's error body unless the rule brings its own."""
+
+    def __init__(self, rule: Rule, headers: dict[str, str]) -> None:
+        super().__init__(rule.message, status=rule.status, code=rule.code, headers=headers)
+        self.rule = rule
+        self.body = rule.body
+
+
 # What `Provider.tenant` may raise on a request the spec refuses (it reads what was sent).
 _UNREADABLE = (MockError, LookupError, TypeError, ValueError)
 
@@ -172,7 +181,13 @@ class ProviderApp:
             if not tenant and op is not None:
                 tenant = self._readable_tenant(call)
             reply = self._refusal(err, call, op)
-            if isinstance(err, Unimplemented) or (fault is not None and fault.allow_undocumented):
+            if isinstance(err, FaultError) and err.body is not None:
+                reply = reply._replace(body=err.body)
+            if isinstance(err, Unimplemented) or (
+                isinstance(err, FaultError)
+                and op is not None
+                and err.rule.outside(set(op.responses))
+            ):
                 op = None  # nothing in the spec to hold this answer to
         except Exception as exc:  # a bug in the mock, never the client's fault
             self.mock.record_error(
@@ -350,11 +365,11 @@ class ProviderApp:
             call.body,
         )
 
-    def _fault_error(self, fault: Rule, ctx: Ctx) -> MockError:
+    def _fault_error(self, fault: Rule, ctx: Ctx) -> FaultError:
         headers: dict[str, str] = {}
         if fault.status == 429:
             headers = self.provider.rate_limit_headers(fault.retry_after, ctx.now())
-        return MockError(fault.message, status=fault.status, code=fault.code, headers=headers)
+        return FaultError(fault, headers)
 
     def _error(self, err: MockError, call: Call) -> Reply:
         return Reply(err.status, self.provider.render_error(err, call), err.headers)

@@ -10,7 +10,11 @@ A rule is scoped (provider, operationId, tenant: None = any), says what happens 
 - when: `nth` (only the Nth matching call), `times` (the first N matching calls, then never
   again), `probability` (with the rule's `seed`, so runs repeat).
 - `after`: run the handler first (the change happens) and fail the answer anyway.
-- Only statuses the operation's spec documents are sent, unless `allow_undocumented`.
+- `body`: for `error` and `rate_limit`, the body to send instead of the vendor's error body
+  (as a gateway in front of the service would send its own).
+- Statuses the operation's spec documents are sent, and the gateway statuses (429, 500, 502,
+  503, 504) on every operation, as real gateways send them whatever the docs say; any other
+  status needs `allow_undocumented`.
 
 The fixture (`mockserver.fault(...)`), the marker (`faults=[...]`) and `/__admin/faults` all
 add `Rule`s to the same `Faults` object; `ProviderApp` consults it once per request.
@@ -25,6 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 KINDS = ("error", "rate_limit", "latency", "drop", "truncate")
+GATEWAY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Rule:
     seed: int = 0
     after: bool = False
     allow_undocumented: bool = False
+    body: Any = None
     id: str = ""
     seen: int = 0
     fired: int = 0
@@ -58,6 +64,8 @@ class Rule:
             problems.append("an error rule needs a status from 400 to 599")
         if self.kind == "rate_limit":
             self.status = 429
+        if self.body is not None and self.kind not in ("error", "rate_limit"):
+            problems.append("only error and rate_limit rules send a body")
         if not 0.0 <= self.probability <= 1.0:
             problems.append("probability must be between 0 and 1")
         if self.latency < 0 or self.jitter < 0 or self.retry_after < 0:
@@ -106,6 +114,22 @@ class Rule:
         self.fired += 1
         return True
 
+    def allowed_by(self, documented: set[str] | frozenset[str]) -> bool:
+        """Whether this rule's status may be sent on an operation documenting `documented`."""
+        return (
+            self.status is None
+            or self.allow_undocumented
+            or self.status in GATEWAY_STATUSES
+            or str(self.status) in documented
+        )
+
+    def outside(self, documented: set[str] | frozenset[str]) -> bool:
+        """Whether what this rule sends is not the spec's to judge (an undocumented status or
+        a body of the rule's own)."""
+        return self.status is not None and (
+            self.body is not None or str(self.status) not in documented
+        )
+
     def delay(self) -> float:
         return self.latency + (self._rng.uniform(0, self.jitter) if self.jitter else 0.0)
 
@@ -148,11 +172,7 @@ class Faults:
             for rule in self.rules:
                 if not rule.matches(provider, operation_id, tenant):
                     continue
-                if (
-                    rule.status is not None
-                    and not rule.allow_undocumented
-                    and (str(rule.status) not in documented)
-                ):
+                if not rule.allowed_by(documented):
                     continue
                 if rule.fires() and chosen is None:
                     chosen = rule

@@ -205,13 +205,10 @@ class Mock:
             ]
             if not ops:
                 raise ValueError(f"no operation {rule.operation_id!r} in the served specs")
-            undocumented = rule.status is not None and all(
-                str(rule.status) not in op.responses for op in ops
-            )
-            if undocumented and not rule.allow_undocumented:
+            if not any(rule.allowed_by(set(op.responses)) for op in ops):
                 raise ValueError(
-                    f"{rule.operation_id} documents no {rule.status}; "
-                    "set allow_undocumented to send it anyway"
+                    f"{rule.operation_id} documents no {rule.status} (and it is not one of the "
+                    "gateway statuses 429, 500, 502, 503, 504); set allow_undocumented to send it"
                 )
         return self.faults.add(rule)
 

@@ -183,12 +183,24 @@ class Mockserver:
     def requests(
         self, provider: str | None = None, *, operation_id: str | None = None
     ) -> list[Entry]:
-        """This tenant's journal, oldest first."""
+        """This tenant's journal, oldest first: every request that reached a provider, refused
+        ones included (with their body, and the tenant they named)."""
+        if operation_id is not None:
+            self._check_operation(provider, operation_id)
         return self.mock.journal.entries(
             provider=self._name(provider) if provider else None,
             tenant=self.tenant,
             operation_id=operation_id,
         )
+
+    def _check_operation(self, provider: str | None, operation_id: str) -> None:
+        """A ValueError naming the known operationIds, for one that no served spec has."""
+        names = [self._name(provider)] if provider or self.provider else list(self.mock.specs)
+        known = sorted({op for n in names for op in self.mock.specs[n].operations})
+        if operation_id not in known:
+            raise ValueError(
+                f"no operation {operation_id!r} in {', '.join(names)}; known: {', '.join(known)}"
+            )
 
     def assert_called(
         self,

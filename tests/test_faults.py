@@ -76,11 +76,31 @@ def test_faults_are_scoped_to_tenant_and_operation(mockserver: Any) -> None:
 
 
 def test_undocumented_status_needs_an_explicit_opt_in(mockserver: Any) -> None:
-    with pytest.raises(ValueError, match="documents no 503"):
-        mockserver.fault(operation_id="deployment.get", status=503)
-    mockserver.fault(operation_id="deployment.query", status=503, allow_undocumented=True)
+    with pytest.raises(ValueError, match="documents no 418"):
+        mockserver.fault(operation_id="deployment.get", status=418)
+    mockserver.fault(operation_id="deployment.query", status=418, allow_undocumented=True)
     r = mockserver.client().get(DEPLOYMENTS)
-    assert r.status_code == 503 and set(r.json()["error"]) >= {"code", "message", "requestId"}
+    assert r.status_code == 418 and set(r.json()["error"]) >= {"code", "message", "requestId"}
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_gateway_statuses_need_no_opt_in(mockserver: Any, status: int) -> None:
+    api = mockserver.client()
+    _, did = running(mockserver, api)
+    mockserver.fault(operation_id="deployment.modify", status=status, times=1)  # documents none
+    r = api.patch(f"{DEPLOYMENTS}/{did}", json={"targetStatus": "STOPPED"})
+    assert r.status_code == status and r.json()["error"]["message"] == "Injected fault"
+    assert api.get(f"{DEPLOYMENTS}/{did}").json()["targetStatus"] == "RUNNING"  # nothing changed
+    assert api.patch(f"{DEPLOYMENTS}/{did}", json={"targetStatus": "STOPPED"}).status_code == 202
+
+
+def test_an_error_fault_may_bring_its_own_body(mockserver: Any) -> None:
+    gateway = {"message": "upstream connect error"}
+    mockserver.fault(operation_id="deployment.query", status=502, body=gateway, times=1)
+    r = mockserver.client().get(DEPLOYMENTS)
+    assert r.status_code == 502 and r.json() == gateway
+    with pytest.raises(ValueError, match="send a body"):
+        mockserver.fault(kind="latency", latency=1, body={"x": 1})
 
 
 def test_a_fault_on_any_operation_skips_operations_that_do_not_document_its_status(
@@ -98,7 +118,6 @@ def test_rate_limit_carries_the_vendors_headers(mockserver: Any) -> None:
         kind="rate_limit",
         operation_id="deployment.query",
         retry_after=2.5,
-        allow_undocumented=True,
         times=1,
     )
     api = mockserver.client()

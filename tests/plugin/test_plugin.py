@@ -192,3 +192,21 @@ def test_plugin_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_refused_requests_are_in_the_journal_with_tenant_and_body(mockserver) -> None:
+    api = mockserver.client("sap_ai_core")
+    bad = {"targetStatus": "SIDEWAYS"}
+    assert api.patch("/v2/lm/deployments/d0000000000000000", json=bad).status_code == 400
+    calls = mockserver.assert_called("deployment.modify", status=400, times=1)
+    assert calls[0].tenant == mockserver.tenant and calls[0].body == bad
+    unauthenticated = mockserver.client(
+        "sap_ai_core", auth=False, headers={"AI-Resource-Group": mockserver.tenant}
+    )
+    assert unauthenticated.get("/v2/lm/deployments").status_code == 401
+    mockserver.assert_called("deployment.query", status=401, times=1)
+
+
+def test_an_unknown_operation_id_names_the_known_ones(mockserver) -> None:
+    with pytest.raises(ValueError, match=r"no operation 'modifyDeployment'.*deployment\.modify"):
+        mockserver.assert_called("modifyDeployment", provider="sap_ai_core")
