@@ -158,18 +158,42 @@ def create_app(
     specs = {n: Spec(p.spec) for n, p in chosen.items()}
     for name, provider in chosen.items():
         check_provider(provider, specs[name])
-    all_delays = dict((delays or {}).get("*", {}))
-    unknown_opts = [n for n in {*(delays or {}), *(options or {})} if n != "*" and n not in known]
-    if unknown_opts:
-        raise ConfigError(f"options for unknown provider(s): {', '.join(sorted(unknown_opts))}")
+    import difflib
+
+    delays, options = delays or {}, options or {}
+    for what, given in (("delays", delays), ("options", options)):
+        strays = sorted(set(given) - set(known) - ({"*"} if what == "delays" else set()))
+        if strays:
+            raise ConfigError(
+                f"{what} for unknown provider(s) {', '.join(strays)}; known: {', '.join(known)}"
+            )
+    for name, named in delays.items():
+        owners = chosen.values() if name == "*" else [known[name]]
+        offered = sorted({d for p in owners for d in p.delays})
+        if strays := sorted(set(named) - set(offered)):
+            whose = 'any served provider ("*")' if name == "*" else name
+            raise ConfigError(
+                f"unknown delay(s) {', '.join(strays)} for {whose}; "
+                f"known: {', '.join(offered) or 'none'}"
+            )
+    for name, given_options in options.items():
+        # Only near-misses of a declared option are refused: providers read options they declare
+        # no default for (the Heat flavors' `tokens`), so another unknown key may be meant.
+        declared = list(known[name].options)
+        near = {k: difflib.get_close_matches(k, declared, n=1) for k in given_options}
+        if typos := [f"{k} (did you mean {m[0]}?)" for k, m in near.items() if m and m[0] != k]:
+            raise ConfigError(
+                f"unknown option(s) for {name}: {', '.join(typos)}; known: {', '.join(declared)}"
+            )
+    all_delays = dict(delays.get("*", {}))
     mock = Mock(
         providers=chosen,
         specs=specs,
         store=Store(seed=seed),
         clock=clock or VirtualClock(),
         journal=Journal(size=journal_size),
-        delays={n: {**all_delays, **(delays or {}).get(n, {})} for n in chosen},
-        options={n: dict((options or {}).get(n, {})) for n in chosen},
+        delays={n: {**all_delays, **delays.get(n, {})} for n in chosen},
+        options={n: dict(options.get(n, {})) for n in chosen},
         validate_responses=validate_responses,
         max_body=max_body,
         persist=SqliteState(state) if state is not None else None,

@@ -317,3 +317,50 @@ def test_patched_options_keep_nested_defaults_and_persist(
     assert mock.providers["sap_ai_core"].options["limits"]["rate"] == 10  # defaults untouched
     again = mock_of(create_app(state=tmp_path / "s.db"))
     assert again.options_of("sap_ai_core")["limits"] == {"rate": 2, "window": 10}
+
+
+# -- settings: delays and options name what exists ----------------------------------------------
+@pytest.mark.parametrize("what", ["delays", "options"])
+def test_settings_for_an_unknown_provider_name_the_setting_and_the_known_providers(
+    what: str,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        create_app(**{what: {"sap_ai_cor": {"start": 0}}})
+    message = str(caught.value)
+    assert message.startswith(f"{what} for unknown provider(s) sap_ai_cor; known: ")
+    assert all(name in message for name in discover())
+
+
+def test_an_unknown_delay_names_the_providers_delays() -> None:
+    with pytest.raises(ConfigError) as caught:
+        create_app(delays={"sap_ai_core": {"strat": 0}})
+    assert str(caught.value) == (
+        "unknown delay(s) strat for sap_ai_core; known: "
+        + ", ".join(sorted(discover()["sap_ai_core"].delays))
+    )
+
+
+def test_a_delay_for_every_provider_must_be_one_a_served_provider_has() -> None:
+    every = {d for p in discover().values() for d in p.delays}
+    with pytest.raises(ConfigError, match=r'strat for any served provider \("\*"\)') as caught:
+        create_app(delays={"*": {"strat": 0}})
+    assert all(name in str(caught.value) for name in every)
+    with pytest.raises(ConfigError, match="known: none"):
+        create_app(providers=["openstack_heat"], delays={"*": {"start": 0}})
+    # A "*" delay one served provider has is fine, and applies where it exists.
+    mock = mock_of(create_app(providers=["sap_ai_core", "ibm_wml"], delays={"*": {"start": 0}}))
+    assert mock.delays["sap_ai_core"]["start"] == 0
+
+
+def test_a_near_miss_of_a_declared_option_is_refused_and_names_the_known_ones() -> None:
+    declared = list(discover()["launchdarkly"].options)
+    with pytest.raises(ConfigError) as caught:
+        create_app(options={"launchdarkly": {"require_beta_heder": False}})
+    assert str(caught.value) == (
+        "unknown option(s) for launchdarkly: require_beta_heder (did you mean "
+        f"require_beta_header?); known: {', '.join(declared)}"
+    )
+    # Declared options, and options a provider reads without a default (Heat's token
+    # bindings), are accepted.
+    create_app(options={"launchdarkly": {"require_beta_header": False, "token_rate_limit": 5}})
+    create_app(options={"openstack_heat": {"tokens": {}}, "huawei_rts": {"tokens": {}}})
