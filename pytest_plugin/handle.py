@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,6 +155,22 @@ class Mockserver:
     def clock(self) -> TenantClock:
         """This tenant's clock: `advance(seconds)` moves only this test's resources."""
         return self.mock.clock_for(self.tenant)
+
+    def wait_until(
+        self, condition: Callable[[], Any], *, step: float = 1.0, within: float = 3600.0
+    ) -> float:
+        """Advance this tenant's clock `step` seconds at a time until `condition()` is true,
+        e.g. `wait_until(lambda: api.get(url).json()["status"] == "RUNNING")`; returns the
+        virtual seconds it took. AssertionError after `within` seconds (nothing real waits)."""
+        if step <= 0 or within < 0:
+            raise ValueError("step must be > 0 and within >= 0")
+        waited = 0.0
+        while not condition():
+            if waited >= within:
+                raise AssertionError(f"the condition was still false after {within:g} s")
+            self.clock.advance(step)
+            waited += step
+        return waited
 
     def outcome(self, provider: str, outcome: str, *, id: str = "*") -> None:
         """Decide how the next asynchronous transition ends (of resource `id`, or of any)."""
