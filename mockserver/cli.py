@@ -1,13 +1,33 @@
-"""`deploymock` command line: `serve` a mock process, or check a server's `contract`."""
+"""`deploymock` command line: `serve` the mock, `describe` its providers, or check a server's
+`contract`.
+
+  deploymock serve --port 0 --delay start=0      the mock; it says where it listens
+  deploymock describe sap_ai_core                operations, delays, outcomes, options, headers
+  deploymock contract sap_ai_core --url URL      a server held to the provider's spec
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from mockserver.errors import ConfigError
+
+READY = "deploymock: ready "  # then JSON: {"url", "providers", "root", "admin"}
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written, every option's default shown."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # No "(default: None)" or "(default: False)" for options whose absence is the default.
+        if action.default in (None, False, []):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _delay(text: str) -> tuple[str, str, float]:
@@ -25,18 +45,38 @@ def _delay(text: str) -> tuple[str, str, float]:
     return provider or "*", name, seconds
 
 
+SERVE = """Serve every provider (or those named) under /<provider>, the admin API under
+/__admin. Once listening, it prints each URL and a line for scripts on stderr:
+
+  deploymock: ready {"url": "http://127.0.0.1:8080", "providers": {...}, "root": null, ...}
+
+`--port 0` picks a free port; the ready line says which. Exit status 2: bad arguments or
+settings, or the port cannot be bound.
+"""
+
+DESCRIBE = """What a provider serves and what can be set, read from its module and its spec:
+operations (operationId, method, path), delays with their defaults, outcomes, options with
+their defaults, admin actions and the headers a client sends. Without PROVIDER, one line each.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deploymock", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the mock server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    parser = argparse.ArgumentParser(
+        prog="deploymock", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve", help="run the mock server", description=SERVE, formatter_class=_Help
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on; 0: a free one")
     serve.add_argument(
         "--provider",
         action="append",
         default=None,
         metavar="NAME",
-        help="serve only this provider (repeatable); with exactly one, it is also served at /",
+        help="serve only this provider (repeatable); with exactly one, it is also served at / "
+        "(default: all; see `deploymock describe`)",
     )
     serve.add_argument(
         "--delay",
@@ -44,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_delay,
         default=[],
         metavar="[PROVIDER.]NAME=SECONDS",
-        help="transition delay override, e.g. start=0 or sap_ai_core.stop=1 (repeatable)",
+        help="transition delay override, e.g. start=0 or sap_ai_core.stop=1 (repeatable; "
+        "default: the provider's, see `deploymock describe PROVIDER`)",
     )
     serve.add_argument(
         "--validate-responses",
@@ -58,20 +99,37 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve https with a certificate made at start-up (needs deploymock[tls])",
     )
-    serve.add_argument("--seed", type=int, default=None, help="seed ids for reproducible runs")
-    serve.add_argument("--journal-size", type=int, default=10_000)
+    serve.add_argument(
+        "--seed", type=int, default=None, help="seed ids for reproducible runs (default: random)"
+    )
+    serve.add_argument(
+        "--journal-size", type=int, default=10_000, help="requests kept for GET /__admin/requests"
+    )
     serve.add_argument(
         "--state",
         metavar="FILE",
         help="keep state in this SQLite file across restarts (default: memory)",
     )
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug", "trace"),
+        help="uvicorn's log level; below info, no access log",
+    )
     serve.add_argument(
         "--no-access-log",
         dest="access_log",
         action="store_false",
-        help="do not log a line per request",
+        help="do not log a line per request (on stdout)",
     )
+    describe = sub.add_parser(
+        "describe",
+        help="what a provider serves and what can be set",
+        description=DESCRIBE,
+        formatter_class=_Help,
+    )
+    describe.add_argument("provider", nargs="?", help="provider name (default: all, in a table)")
+    describe.add_argument("--json", action="store_true", help="print JSON, for scripts")
     from mockserver.contract.command import add_parser as add_contract
 
     add_contract(sub)

@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
+from anyio import to_thread
+
+from mockserver.bridge import Exchange, call, encode_headers
 from mockserver.contract.cleanup import Ledger
 
 if TYPE_CHECKING:
-    from anyio.from_thread import BlockingPortal
-
     from mockserver.contract.profile import Profile
 
 BLOCKED = "x-deploymock-blocked"
@@ -97,66 +98,28 @@ def lower_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 # -- forwarders -------------------------------------------------------------------------------
 class AsgiForwarder:
-    """Calls an ASGI app in process (the mock), under a mount prefix such as `/sap_ai_core`."""
+    """Calls an ASGI app in process (the mock), under a mount prefix such as `/sap_ai_core`, on
+    the calling thread's own event loop (`mockserver.bridge`)."""
 
     def __init__(self, app: Any, prefix: str = "") -> None:
-        from anyio.from_thread import start_blocking_portal
-
         self.app = app
         self.prefix = prefix
-        self._cm = start_blocking_portal()
-        self._portal: BlockingPortal | None = self._cm.__enter__()
 
     def __call__(self, req: Req) -> Resp:
-        assert self._portal is not None, "forwarder is closed"
-        return self._portal.call(self._call, req)
-
-    async def _call(self, req: Req) -> Resp:
-        path = self.prefix + req.path
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": req.method,
-            "scheme": "http",
-            "path": unquote(path),
-            "raw_path": path.encode("latin-1"),
-            "root_path": "",
-            "query_string": req.query.encode("latin-1"),
-            "headers": [(b"host", b"deploymock")]
-            + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in req.headers.items()],
-            "client": ("127.0.0.1", 50000),
-            "server": ("deploymock", 80),
-        }
-        sent = False
-        status = 500
-        headers: list[tuple[str, str]] = []
-        chunks: list[bytes] = []
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": req.body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers.extend(
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
-                )
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, send)
-        return Resp(status, lower_headers(headers), b"".join(chunks))
+        headers = [(k, v) for k, v in req.headers.items() if k != "host"]
+        exchange = Exchange(
+            req.method,
+            self.prefix + req.path,
+            req.query.encode("latin-1"),
+            encode_headers([("host", "deploymock"), *headers]),
+            req.body,
+        )
+        call(self.app, exchange)
+        pairs = ((k.decode("latin-1"), v.decode("latin-1")) for k, v in exchange.response_headers)
+        return Resp(exchange.status, lower_headers(pairs), exchange.content)
 
     def close(self) -> None:
-        if self._portal is not None:
-            self._portal = None
-            self._cm.__exit__(None, None, None)
+        """Nothing to release: the calling threads own their event loops."""
 
 
 class HttpForwarder:
@@ -368,7 +331,9 @@ def blocked(reason: str) -> Resp:
 
 
 class GateApp:
-    """The gate as an ASGI app, for Schemathesis."""
+    """The gate as an ASGI app, for Schemathesis. The gate blocks (it paces, waits out 429s and
+    calls the target synchronously), so each request goes to a worker thread, which calls an
+    in-process target on its own event loop instead of stalling Schemathesis' shared one."""
 
     def __init__(self, gate: Gate) -> None:
         self.gate: Gate | None = gate
@@ -400,7 +365,10 @@ class GateApp:
             lower_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
             b"".join(chunks),
         )
-        resp = blocked("the run is over") if self.gate is None else self.gate.send(req)
+        gate = self.gate
+        resp = (
+            blocked("the run is over") if gate is None else await to_thread.run_sync(gate.send, req)
+        )
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": resp.body})
