@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -399,16 +400,54 @@ def encode_json(body: Any) -> bytes:
 
 
 def parse_body(raw: bytes) -> tuple[Any, bool]:
-    """The JSON body and whether there was one; `Invalid` for bytes that are not JSON."""
+    """The JSON body and whether there was one; `Invalid` for bytes that are not JSON as
+    RFC 8259 defines it: no NaN or Infinity, no number too large for a double, no lone
+    surrogate (raw or escaped), valid UTF-8 (or UTF-16/32 with their BOM, which json.loads
+    detects)."""
     if not raw.strip():
         return None, False
     try:
-        if 0 < raw[0] < 0x80 and (len(raw) == 1 or raw[1]):
-            # What json.loads(bytes) would detect as UTF-8, decoded the way it decodes it,
-            # without its encoding detection in Python on every request.
-            return json.loads(raw.decode("utf-8", "surrogatepass")), True
-        return json.loads(raw), True  # a BOM, UTF-16 or UTF-32: json.loads works it out
+        utf8 = 0 < raw[0] < 0x80 and (len(raw) == 1 or raw[1])
+        # What json.loads(bytes) would detect as UTF-8 is decoded strictly, without its
+        # detection on every request; a BOM, UTF-16 or UTF-32 as json.loads decodes it.
+        text = (
+            raw.decode("utf-8") if utf8 else raw.decode(json.detect_encoding(raw), "surrogatepass")
+        )
+        body = _LOADS(text)
     except UnicodeDecodeError as exc:
         raise Invalid("Request body is not valid UTF-8", kind="body") from exc
     except (ValueError, RecursionError) as exc:
         raise Invalid(f"Request body is not valid JSON: {exc}", kind="body") from exc
+    if (not utf8 or b"\\u" in raw) and _has_lone_surrogate(body):
+        raise Invalid("Request body is not valid JSON: a lone surrogate in a string", kind="body")
+    return body, True
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return value
+
+
+_LOADS = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite).decode
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in `value` holds half a surrogate pair (only escapes, or a
+    UTF-16/32 body, can put one there: strict UTF-8 decoding refuses the raw bytes)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False

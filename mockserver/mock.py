@@ -26,6 +26,7 @@ from mockserver.statemachine import Outcomes
 from mockserver.store import Ids, Store
 
 DEFAULT_MAX_BODY = 1024 * 1024
+LAST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z: what timestamps in answers can show
 
 
 @dataclass
@@ -109,7 +110,10 @@ class Mock:
             raise ValueError("advance must be a number of seconds >= 0")
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError("advance must be a number of seconds >= 0")
-        (self.clock_for(tenant) if tenant else self.clock).advance(float(seconds))
+        clock = self.clock_for(tenant) if tenant else self.clock
+        if clock.now() + seconds > LAST_TIME:
+            raise ValueError("advance would move the clock past the year 9999")
+        clock.advance(float(seconds))
         self.save_clocks()
 
     def freeze(self, frozen: bool) -> None:

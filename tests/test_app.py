@@ -364,3 +364,38 @@ def test_a_near_miss_of_a_declared_option_is_refused_and_names_the_known_ones() 
     # bindings), are accepted.
     create_app(options={"launchdarkly": {"require_beta_header": False, "token_rate_limit": 5}})
     create_app(options={"openstack_heat": {"tokens": {}}, "huawei_rts": {"tokens": {}}})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw"),
+    [
+        ("POST", "/__admin/clock", b'{"advance": NaN}'),
+        ("POST", "/__admin/clock", b'{"advance": 1e999}'),
+        ("POST", "/__admin/faults", b"[" * 5000 + b"]" * 5000),
+        ("POST", "/__admin/reset", b'{"tenant": "\\ud800"}'),
+        ("PATCH", "/__admin/options/sap_ai_core", b"\xff"),
+    ],
+)
+def test_admin_bodies_that_are_not_json_are_a_400(
+    http: httpx.Client, method: str, path: str, raw: bytes
+) -> None:
+    r = http.request(method, path, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "not JSON" in r.json()["error"]
+    assert http.get("/__admin/clock").status_code == 200
+
+
+def test_admin_bodies_are_bounded_and_limits_too(http: httpx.Client) -> None:
+    big = b'{"tenant": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    assert http.post("/__admin/reset", content=big).status_code == 413
+    assert http.get("/__admin/requests", params={"limit": "9" * 5000}).status_code == 400
+    assert http.get("/__admin/requests", params={"limit": "5"}).status_code == 200
+
+
+@pytest.mark.parametrize("seconds", [1e12, -1, "soon", True])
+def test_clock_moves_are_finite_and_bounded(http: httpx.Client, seconds: Any) -> None:
+    before = http.get("/__admin/clock").json()["now"]
+    r = http.post("/__admin/clock", json={"advance": seconds})
+    assert r.status_code == 400 and "advance" in r.json()["error"]
+    assert http.get("/__admin/clock").json()["now"] == before
+    created = http.post("/sap_ai_core/v2/lm/configurations", headers=SAP, json=CONFIG)
+    assert created.status_code == 201

@@ -47,16 +47,42 @@ def test_a_body_in_any_json_encoding_is_read(mockserver: Any, encoded: bytes) ->
     assert json.loads(got.content) == got.json()
 
 
-def test_parse_body_agrees_with_json_loads_on_what_it_accepts() -> None:
-    for raw in [b"{}", b"[1, 2.5, -3e2]", b'"\xed\xa0\x80"', b"1", b'{"a": NaN}', b'{"a": 1}\n']:
+def test_parse_body_agrees_with_json_loads_on_rfc_8259_json() -> None:
+    for raw in [b"{}", b"[1, 2.5, -3e2]", b'"\\ud83d\\ude00"', b"1", b'{"a": 1}\n', b"1e308"]:
         assert parse_body(raw) == (json.loads(raw), True), raw
     assert parse_body(b"  \r\n") == (None, False)
+    assert parse_body(b"123456789012345678901234567890") == (123456789012345678901234567890, True)
 
 
-@pytest.mark.parametrize("raw", [b'{"a": "\xff"}', b'{"a": ', b"\x00\x00\x00", b"{'a': 1}"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\xff"}',  # invalid UTF-8
+        b'"\xed\xa0\x80"',  # a surrogate, encoded as UTF-8 bytes
+        b'"\\ud800"',  # a lone surrogate, escaped
+        b'{"\\udc00": 1}',  # in a key
+        '["\ud800"]'.encode("utf-16", "surrogatepass"),  # in a UTF-16 body
+        b'{"a": NaN}',
+        b"[Infinity]",
+        b"-Infinity",
+        b"1e400",  # too large for a double
+        b'{"a": ',
+        b"\x00\x00\x00",
+        b"{'a': 1}",
+    ],
+)
 def test_parse_body_refuses_what_is_not_json(raw: bytes) -> None:
     with pytest.raises(Invalid):
         parse_body(raw)
+
+
+@pytest.mark.parametrize("raw", [b'{"name": NaN}', b'{"name": "\\ud800"}', b'{"name": 1e999}'])
+def test_non_json_values_are_the_vendors_400_and_store_nothing(mockserver: Any, raw: bytes) -> None:
+    api: httpx.Client = mockserver.client()
+    r = api.post("/v2/lm/configurations", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "01010001"
+    assert mockserver.state() == {}
+    assert mockserver.client(auth=False).get("http://deploymock/__admin/state").status_code == 200
 
 
 @pytest.mark.parametrize(
