@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import socket
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ConfigError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 READY = "deploymock: ready "  # then JSON: {"url", "providers", "root", "admin"}
 
@@ -24,10 +29,25 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpF
     """Descriptions as written, every option's default shown."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        # No "(default: None)" or "(default: False)" for options whose absence is the default.
-        if action.default in (None, False, []):
+        # No "(default: None)" or "(default: False)": flags, and options whose absence is the
+        # default, say what they do.
+        if action.nargs == 0 or action.default is None or action.default == []:
             return action.help
         return super()._get_help_string(action)
+
+
+class _Command(argparse.ArgumentParser):
+    """A subcommand's parser: an argument it does not know is its error, shown with its own
+    usage (argparse hands unknown arguments up to the top-level parser, whose usage says
+    nothing about them)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
 
 
 def _delay(text: str) -> tuple[str, str, float]:
@@ -46,12 +66,12 @@ def _delay(text: str) -> tuple[str, str, float]:
 
 
 SERVE = """Serve every provider (or those named) under /<provider>, the admin API under
-/__admin. Once listening, it prints each URL and a line for scripts on stderr:
+/__admin. Once it listens, it prints each URL, then one line for scripts, on stderr:
 
-  deploymock: ready {"url": "http://127.0.0.1:8080", "providers": {...}, "root": null, ...}
+  deploymock: ready {"url": "http://127.0.0.1:8080", "providers": {...}, ...}
 
-`--port 0` picks a free port; the ready line says which. Exit status 2: bad arguments or
-settings, or the port cannot be bound.
+With --port 0 the system picks a free port; the ready line says which. Exit
+status 2: bad arguments or settings, or the address cannot be bound.
 """
 
 DESCRIBE = """What a provider serves and what can be set, read from its module and its spec:
@@ -64,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deploymock", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Command
+    )
     serve = sub.add_parser(
         "serve", help="run the mock server", description=SERVE, formatter_class=_Help
     )
@@ -113,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level",
         default="info",
+        type=str.lower,
         choices=("critical", "error", "warning", "info", "debug", "trace"),
         help="uvicorn's log level; below info, no access log",
     )
@@ -136,60 +159,131 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(args: argparse.Namespace) -> int:
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound before anything says where the mock is."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    families = [family for family, *_ in found]
+    # A name with both (localhost): IPv4, where clients that try each address end up anyway.
+    family = socket.AF_INET if socket.AF_INET in families else families[0]
+    return socket.create_server((host, port), family=family)
+
+
+def _banner(app: Any, base: str, root: str | None) -> None:
+    """Where each provider is, for people, then one JSON line for scripts."""
+    names = list(app.state.mock.providers)
+    for name in names:
+        print(f"deploymock: {name:<16} {base}/{name}", file=sys.stderr)
+    if root:
+        print(f"deploymock: {root:<16} {base}/ (root)", file=sys.stderr)
+    print(f"deploymock: admin            {base}/__admin", file=sys.stderr)
+    ready = {
+        "url": base,
+        "providers": {n: f"{base}/{n}" for n in names},
+        "root": root,
+        "admin": f"{base}/__admin",
+    }
+    print(READY + json.dumps(ready), file=sys.stderr, flush=True)
+
+
+def _tls(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's TLS settings from the flags (a certificate made now for --self-signed)."""
+    if args.self_signed:
+        from mockserver.tls import self_signed
+
+        pair = self_signed(hosts=tuple(dict.fromkeys((args.host, "127.0.0.1", "localhost"))))
+        print(f"deploymock: self-signed certificate {pair.certfile}", file=sys.stderr)
+        return {"ssl_certfile": str(pair.certfile), "ssl_keyfile": str(pair.keyfile)}
+    if args.certfile:
+        return {"ssl_certfile": args.certfile, "ssl_keyfile": args.keyfile}
+    return {}
+
+
+def _server(config: uvicorn.Config, url: str, ready: Callable[[], None]) -> uvicorn.Server:
     import uvicorn
 
+    class Server(uvicorn.Server):
+        """uvicorn's server, calling `ready` once it accepts connections."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                # uvicorn says this only for sockets it bound itself; scripts wait for it.
+                message = "Uvicorn running on %s (Press CTRL+C to quit)"
+                logging.getLogger("uvicorn.error").info(message, url)
+                ready()
+
+    return Server(config)
+
+
+def _app(args: argparse.Namespace, root: str | None) -> Any:
+    """The mock the flags describe (a ConfigError when they name what does not exist)."""
     from mockserver.app import create_app
 
     delays: dict[str, dict[str, float]] = {}
     for provider, name, seconds in args.delay:
         delays.setdefault(provider, {})[name] = seconds
-    providers = args.provider
+    return create_app(
+        providers=args.provider,
+        root=root,
+        seed=args.seed,
+        delays=delays,
+        validate_responses=args.validate_responses,
+        journal_size=args.journal_size,
+        state=args.state,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if (args.certfile or args.keyfile) and not (args.certfile and args.keyfile):
+        print("deploymock: --certfile and --keyfile go together", file=sys.stderr)
+        return 2
+    root = args.provider[0] if args.provider and len(args.provider) == 1 else None
     try:
-        app = create_app(
-            providers=providers,
-            root=providers[0] if providers and len(providers) == 1 else None,
-            seed=args.seed,
-            delays=delays,
-            validate_responses=args.validate_responses,
-            journal_size=args.journal_size,
-            state=args.state,
-        )
+        app = _app(args, root)
     except ConfigError as err:
         print(f"deploymock: {err}", file=sys.stderr)
         return 2
-    tls: dict[str, Any] = {}
-    if args.self_signed:
-        from mockserver.tls import self_signed
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as err:
+        # create_server's own message repeats the address; the system's names the reason.
+        code = err.errno or 0
+        why = os.strerror(code) if code > 0 else (err.strerror or str(err))
+        print(f"deploymock: cannot listen on {args.host}:{args.port}: {why}", file=sys.stderr)
+        return 2
+    with sock:
+        tls = _tls(args)
+        port = sock.getsockname()[1]
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        base = f"{'https' if tls else 'http'}://{host}:{port}"
+        served: Any = app
+        if args.access_log and args.log_level in ("trace", "debug", "info"):
+            from mockserver.accesslog import AccessLog
 
-        pair = self_signed(hosts=tuple(dict.fromkeys((args.host, "127.0.0.1", "localhost"))))
-        tls = {"ssl_certfile": str(pair.certfile), "ssl_keyfile": str(pair.keyfile)}
-        print(f"deploymock: self-signed certificate {pair.certfile}", file=sys.stderr)
-    elif args.certfile or args.keyfile:
-        if not (args.certfile and args.keyfile):
-            print("deploymock: --certfile and --keyfile go together", file=sys.stderr)
-            return 2
-        tls = {"ssl_certfile": args.certfile, "ssl_keyfile": args.keyfile}
-    names = list(app.state.mock.providers)
-    base = f"{'https' if tls else 'http'}://{args.host}:{args.port}"
-    for name in names:
-        print(f"deploymock: {name:<16} {base}/{name}", file=sys.stderr)
-    if providers and len(providers) == 1:
-        print(f"deploymock: {providers[0]:<16} {base}/ (root)", file=sys.stderr)
-    print(f"deploymock: admin            {base}/__admin", file=sys.stderr)
-    served: Any = app
-    if args.access_log and args.log_level.lower() in ("trace", "debug", "info"):
-        from mockserver.accesslog import AccessLog
+            served = AccessLog(app, sys.stdout)  # where uvicorn writes its own, at half the speed
+        config = uvicorn.Config(
+            served, host=args.host, port=port, log_level=args.log_level, access_log=False, **tls
+        )
+        server = _server(config, base, ready=lambda: _banner(app, base, root))
+        server.run(sockets=[sock])
+    return 0 if server.started else 3  # uvicorn's exit status for a failed start-up
 
-        served = AccessLog(app, sys.stdout)  # where uvicorn writes its own, at half the speed
-    uvicorn.run(
-        served,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        **tls,
-    )
+
+def describe(args: argparse.Namespace) -> int:
+    from mockserver.describe import describe as about
+    from mockserver.describe import overview, render, render_overview
+
+    try:
+        info: Any = about(args.provider) if args.provider else overview()
+    except ConfigError as err:
+        print(f"deploymock: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        print(render(info) if args.provider else render_overview(info), end="")
     return 0
 
 
@@ -197,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "describe":
+        return describe(args)
     if args.command == "contract":
         from mockserver.contract.command import run
 
