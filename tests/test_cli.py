@@ -2,22 +2,87 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import pytest
 
-from mockserver.cli import _delay, build_parser
-from tests.support import serving
+from mockserver.app import discover
+from mockserver.cli import READY, _delay, build_parser, main
 
 ROOT = Path(__file__).parents[1]
 SAP = {"Authorization": "Bearer t", "AI-Resource-Group": "rg-a"}
+DEPLOYMOCK = (sys.executable, "-m", "mockserver")
+
+
+@contextmanager
+def serving(
+    *args: str,
+    command: tuple[str, ...] = DEPLOYMOCK,
+    env: dict[str, str] | None = None,
+    stdout: IO[str] | None = None,
+    timeout: float = 60,
+) -> Iterator[tuple[str, subprocess.Popen[str], list[str], dict[str, Any]]]:
+    """`deploymock serve --port 0 ARGS`, once its ready line is out: (its URL, the process, its
+    stderr lines so far and to come, the ready line's JSON)."""
+    proc = subprocess.Popen(
+        [*command, "serve", "--port", "0", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    arrived: queue.Queue[str | None] = queue.Queue()
+
+    def read(stream: IO[str]) -> None:  # keeps reading, so a chatty server never blocks
+        for line in stream:
+            lines.append(line)
+            arrived.put(line)
+        arrived.put(None)
+
+    reader = threading.Thread(target=read, args=(proc.stderr,), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    ready: dict[str, Any] | None = None
+    try:
+        while ready is None:
+            line = arrived.get(timeout=max(0.0, deadline - time.monotonic()))
+            if line is None:
+                proc.wait(timeout=10)
+                pytest.fail("deploymock serve did not start:\n" + "".join(lines))
+            if line.startswith(READY):
+                ready = json.loads(line[len(READY) :])
+    except queue.Empty:
+        proc.kill()
+        pytest.fail(f"no ready line in {timeout} s:\n" + "".join(lines))
+    try:
+        yield ready["url"], proc, lines, ready
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=10)
+        reader.join(timeout=10)
+        proc.stderr.close()
+
+
+def deploymock(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*DEPLOYMOCK, *args], capture_output=True, text=True, timeout=60)
 
 
 def test_delay_argument_parsing() -> None:
@@ -31,7 +96,12 @@ def test_delay_argument_parsing() -> None:
 
 
 def test_serve_all_providers_and_stop_cleanly_on_sigterm() -> None:
-    with serving("--delay", "schedule=0", "--delay", "sap_ai_core.start=0") as (url, proc, lines):
+    with serving("--delay", "schedule=0", "--delay", "sap_ai_core.start=0") as (
+        url,
+        proc,
+        lines,
+        _,
+    ):
         assert httpx.get(f"{url}/").json()["providers"]["sap_ai_core"] == f"{url}/sap_ai_core"
         base = f"{url}/sap_ai_core/v2/lm"
         body = {"name": "serving", "scenarioId": "scenario-a", "executableId": "executable-a"}
@@ -47,7 +117,7 @@ def test_serve_all_providers_and_stop_cleanly_on_sigterm() -> None:
 
 
 def test_serve_one_provider_at_the_root_with_response_validation() -> None:
-    with serving("--provider", "sap_ai_core", "--validate-responses") as (url, _, _lines):
+    with serving("--provider", "sap_ai_core", "--validate-responses") as (url, _, _lines, _ready):
         assert httpx.get(f"{url}/v2/lm/deployments", headers=SAP).json() == {
             "count": 0,
             "resources": [],
@@ -60,11 +130,7 @@ def test_serve_logs_each_request_unless_told_not_to(tmp_path: Path, quiet: bool)
     log = tmp_path / "stdout.txt"
     with (
         log.open("w") as out,
-        serving(*(["--no-access-log"] if quiet else []), stdout=out) as (
-            url,
-            proc,
-            _lines,
-        ),
+        serving(*(["--no-access-log"] if quiet else []), stdout=out) as (url, proc, _, _ready),
     ):
         assert httpx.get(f"{url}/sap_ai_core/v2/lm/deployments", headers=SAP).status_code == 200
         proc.send_signal(signal.SIGINT)
@@ -74,7 +140,7 @@ def test_serve_logs_each_request_unless_told_not_to(tmp_path: Path, quiet: bool)
 
 
 def test_serve_https_with_a_self_signed_certificate() -> None:
-    with serving("--self-signed") as (url, _, _lines):
+    with serving("--self-signed") as (url, _, _lines, _ready):
         r = httpx.get(f"{url}/sap_ai_core/v2/lm/deployments", headers=SAP, verify=False)
         assert r.status_code == 200
 
@@ -87,6 +153,102 @@ def test_unknown_provider_exits_2_with_a_message() -> None:
         timeout=60,
     )
     assert out.returncode == 2 and "unknown provider" in out.stderr
+
+
+def test_port_0_serves_on_a_bound_port_the_ready_line_names() -> None:
+    with serving("--provider", "sap_ai_core") as (url, _, lines, ready):
+        port = int(url.rpartition(":")[2])
+        assert port != 0 and url == f"http://127.0.0.1:{port}"
+        assert ready == {
+            "url": url,
+            "providers": {"sap_ai_core": f"{url}/sap_ai_core"},
+            "root": "sap_ai_core",
+            "admin": f"{url}/__admin",
+        }
+        assert httpx.get(f"{ready['admin']}/").json()["providers"] == ["sap_ai_core"]
+        r = httpx.get(f"{ready['providers']['sap_ai_core']}/v2/lm/deployments", headers=SAP)
+        assert r.status_code == 200
+        # The banner for people comes first, with the same port, and only once it listens.
+        banner = "".join(lines[: next(i for i, x in enumerate(lines) if x.startswith(READY))])
+        assert f"{url}/sap_ai_core" in banner and f"{url}/__admin" in banner
+        assert banner.index(f"Uvicorn running on {url}") < banner.index("deploymock: sap_ai_core")
+
+
+def test_every_served_provider_is_in_the_ready_line() -> None:
+    with serving() as (url, _, _lines, ready):
+        assert ready["providers"] == {n: f"{url}/{n}" for n in discover()}
+        assert ready["root"] is None
+        assert httpx.get(f"{url}/").json()["providers"] == ready["providers"]
+
+
+def test_a_port_in_use_exits_2_without_a_banner() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        out = deploymock("serve", "--port", str(port))
+    assert out.returncode == 2
+    assert out.stderr == f"deploymock: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_a_certificate_without_its_key_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "0", "--certfile", "cert.pem"]) == 2
+    assert capsys.readouterr().err == "deploymock: --certfile and --keyfile go together\n"
+
+
+@pytest.mark.parametrize(
+    ("delay", "message"),
+    [
+        ("strat=0", 'unknown delay(s) strat for any served provider ("*"); known: '),
+        ("sap_ai_core.strat=0", "unknown delay(s) strat for sap_ai_core; known: "),
+        ("sap_ai_cor.start=0", "delays for unknown provider(s) sap_ai_cor; known: "),
+    ],
+)
+def test_a_wrong_delay_exits_2_naming_the_known_ones(delay: str, message: str) -> None:
+    out = deploymock("serve", "--port", "0", "--delay", delay)
+    assert out.returncode == 2 and out.stderr.startswith(f"deploymock: {message}")
+    known = out.stderr.rstrip("\n").rpartition("known: ")[2].split(", ")
+    if "delays for" in message:
+        assert known == list(discover())
+    elif "sap_ai_core;" in message:
+        assert known == sorted(discover()["sap_ai_core"].delays)
+    else:
+        assert set(known) == {d for p in discover().values() for d in p.delays}
+    assert READY not in out.stderr
+
+
+def test_help_describes_serve_and_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal width
+    assert done.value.code == 0
+    assert "admin API under /__admin" in text and "deploymock: ready" in text
+    for default in ("127.0.0.1", "8080", "info", "10000"):
+        assert f"(default: {default})" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "serve" in text and "describe" in text and "deploymock describe sap_ai_core" in text
+
+
+@pytest.mark.parametrize("command", ["serve", "describe"])
+def test_an_unknown_argument_shows_the_subcommand_usage(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--bogus"])
+    err = capsys.readouterr().err
+    assert done.value.code == 2
+    assert err.startswith(f"usage: deploymock {command} ")
+    assert err.endswith(f"deploymock {command}: error: unrecognized arguments: --bogus\n")
+
+
+def test_describe_runs_as_a_command() -> None:
+    out = deploymock("describe", "sap_ai_core", "--json")
+    info = json.loads(out.stdout)
+    assert out.returncode == 0 and info["name"] == "sap_ai_core"
+    assert {"deployment.modify", "deployment.get"} <= {o["operationId"] for o in info["operations"]}
+    out = deploymock("describe", "nope")
+    assert out.returncode == 2 and "known: huawei_rts, ibm_wml" in out.stderr
 
 
 @pytest.mark.slow
@@ -125,6 +287,6 @@ def test_a_wheel_installed_in_a_fresh_venv_finds_its_specs(tmp_path: Path) -> No
     ).stdout.strip()
     assert where.startswith(str(env_dir)) and Path(where, "sap_ai_core.yaml").is_file()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    with serving(command=(str(bindir / "deploymock"),), env=env) as (url, _, _lines):
+    with serving(command=(str(bindir / "deploymock"),), env=env) as (url, _, _lines, _ready):
         r = httpx.get(f"{url}/sap_ai_core/v2/lm/deployments", headers=SAP)
         assert r.status_code == 200
