@@ -30,7 +30,7 @@ from mockserver.clock import VirtualClock
 from mockserver.dispatch import ProviderApp
 from mockserver.errors import ConfigError
 from mockserver.journal import Journal
-from mockserver.mock import DEFAULT_MAX_BODY, Mock, ServerError, merge_patch
+from mockserver.mock import DEFAULT_MAX_BODY, Mock, ServerError, merge_patch, unknown_options
 from mockserver.persist import SqliteState
 from mockserver.provider import Provider
 from mockserver.spec import Spec
@@ -158,8 +158,6 @@ def create_app(
     specs = {n: Spec(p.spec) for n, p in chosen.items()}
     for name, provider in chosen.items():
         check_provider(provider, specs[name])
-    import difflib
-
     delays, options = delays or {}, options or {}
     for what, given in (("delays", delays), ("options", options)):
         strays = sorted(set(given) - set(known) - ({"*"} if what == "delays" else set()))
@@ -177,14 +175,9 @@ def create_app(
                 f"known: {', '.join(offered) or 'none'}"
             )
     for name, given_options in options.items():
-        # Only near-misses of a declared option are refused: providers read options they declare
-        # no default for (the Heat flavors' `tokens`), so another unknown key may be meant.
-        declared = list(known[name].options)
-        near = {k: difflib.get_close_matches(k, declared, n=1) for k in given_options}
-        if typos := [f"{k} (did you mean {m[0]}?)" for k, m in near.items() if m and m[0] != k]:
-            raise ConfigError(
-                f"unknown option(s) for {name}: {', '.join(typos)}; known: {', '.join(declared)}"
-            )
+        problem = unknown_options(known[name], given_options)
+        if problem:
+            raise ConfigError(problem)
     all_delays = dict(delays.get("*", {}))
     mock = Mock(
         providers=chosen,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import difflib
 import itertools
 import math
 import threading
 from collections import ChainMap
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,11 @@ class Mock:
         )
 
     def patch_options(self, provider: str, patch: dict[str, Any]) -> dict[str, Any]:
-        """Change a provider's options with JSON merge-patch semantics (RFC 7386)."""
+        """Change a provider's options with JSON merge-patch semantics (RFC 7386); ValueError
+        for a name the provider does not declare."""
+        problem = unknown_options(self.providers[provider], patch)
+        if problem:
+            raise ValueError(problem)
         effective = self.options_of(provider)
         overrides = self.options.setdefault(provider, {})
         for key, value in patch.items():
@@ -219,6 +224,23 @@ class Mock:
     def record_error(self, error: ServerError) -> None:
         with self._lock:
             self.errors.append(error)
+
+
+def unknown_options(provider: Provider, names: Iterable[str]) -> str | None:
+    """What is wrong with option `names` for `provider` (None: nothing): every option a
+    provider reads has a default in `Provider.options`, so any other name is a mistake."""
+    declared = list(provider.options)
+    unknown = [n for n in names if n not in provider.options]
+    if not unknown:
+        return None
+    named = []
+    for name in unknown:
+        near = difflib.get_close_matches(name, declared, n=1)
+        named.append(f"{name} (did you mean {near[0]}?)" if near else name)
+    return (
+        f"unknown option(s) for {provider.name}: {', '.join(named)}; "
+        f"known: {', '.join(declared) or 'none'}"
+    )
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

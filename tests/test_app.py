@@ -360,10 +360,16 @@ def test_a_near_miss_of_a_declared_option_is_refused_and_names_the_known_ones() 
         "unknown option(s) for launchdarkly: require_beta_heder (did you mean "
         f"require_beta_header?); known: {', '.join(declared)}"
     )
-    # Declared options, and options a provider reads without a default (Heat's token
-    # bindings), are accepted.
     create_app(options={"launchdarkly": {"require_beta_header": False, "token_rate_limit": 5}})
     create_app(options={"openstack_heat": {"tokens": {}}, "huawei_rts": {"tokens": {}}})
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) for ibm_wml: speed; known: none"):
+        create_app(options={"ibm_wml": {"speed": 1}})
+
+
+def test_options_changed_while_serving_are_checked_the_same_way(http: httpx.Client) -> None:
+    r = http.patch("/__admin/options/launchdarkly", json={"token_rate_limt": 5})
+    assert r.status_code == 400 and "did you mean token_rate_limit?" in r.json()["error"]
+    assert http.get("/__admin/options/launchdarkly").json()["token_rate_limit"] is None
 
 
 @pytest.mark.parametrize(

@@ -346,7 +346,8 @@ def build(flavor: Flavor) -> Provider:
         authenticate=_authenticator(flavor),
         render_error=render_error,
         client_headers=lambda tenant: {"X-Auth-Token": "deploymock"},
-        options={"identity_uri": flavor.identity_uri},
+        # tokens: token -> the one project it may use (unbound tokens work everywhere)
+        options={"identity_uri": flavor.identity_uri, "tokens": {}},
         description=flavor.description,
         contract=CONTRACT,
     )
