@@ -614,3 +614,13 @@ def test_token_roles_through_the_fixture_and_the_admin_api(mockserver):
     assert as_reader.get(LIST, params={"projectKey": "p", "environmentKey": "e"}).status_code == 401
     foreign = admin.post(url, json={"tenant": mockserver.tenant, "token": "t@elsewhere"})
     assert foreign.status_code == 400 and "elsewhere" in foreign.json()["error"]
+
+
+def test_an_integral_float_event_time_is_kept_as_an_integer(api, mockserver):
+    now_ms = int(mockserver.clock.now() * 1000)
+    event(api, eventTime=float(now_ms - 1000))
+    dep = deployment(api)
+    assert dep["startedAt"] == now_ms - 1000 and isinstance(dep["startedAt"], int)
+    patch = [{"op": "replace", "path": "/status", "value": "finished"}]
+    changed = api.patch(f"{LIST}/{dep['id']}", json=patch)
+    assert changed.status_code == 200 and changed.json()["status"] == "finished"

@@ -33,7 +33,8 @@ def find(ctx: Ctx, mid: str, rev: str | None = None) -> Record:
     if rev is None:
         return model
     revisions: list[Record] = model["_revisions"]
-    index = int(rev) - 1  # the spec's pattern makes rev a positive integer
+    # The spec's pattern makes rev a positive integer; one longer than any count is no revision.
+    index = int(rev) - 1 if len(rev) <= 18 else len(revisions)
     if index >= len(revisions):
         raise _missing(mid, rev)
     return revisions[index]

@@ -117,7 +117,10 @@ EVENTS: Mapping[str, Callable[[Ctx, Record | None, Mapping[str, Any], int], Reco
 def create_deployment_event(ctx: Ctx) -> Reply:
     body = ctx.body
     access.require_project(ctx, body["projectKey"])
-    EVENTS[body["eventType"]](ctx, _find(ctx, body), body, body.get("eventTime", now_ms(ctx)))
+    # The schema's integer admits 1796357000000.0 (JSON Schema counts integral numbers): kept
+    # as the integer it is, as LaunchDarkly's int64 field would keep it.
+    at = int(body.get("eventTime", now_ms(ctx)))
+    EVENTS[body["eventType"]](ctx, _find(ctx, body), body, at)
     return Reply(201, None)
 
 
