@@ -106,12 +106,11 @@ class AsgiForwarder:
         self.prefix = prefix
 
     def __call__(self, req: Req) -> Resp:
-        headers = [(k, v) for k, v in req.headers.items() if k != "host"]
-        exchange = Exchange(
+        exchange = Exchange(  # the bridge adds `host: deploymock` if the request has none
             req.method,
             self.prefix + req.path,
             req.query.encode("latin-1"),
-            encode_headers([("host", "deploymock"), *headers]),
+            encode_headers(req.headers.items()),
             req.body,
         )
         call(self.app, exchange)

@@ -6,10 +6,19 @@ A fake forwarder stands in for the server, a fake sleep and clock for time: noth
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
-from mockserver.contract.gate import BLOCKED, Gate, RateLimit, Req, Resp, retry_after
+from mockserver.contract.gate import (
+    BLOCKED,
+    AsgiForwarder,
+    Gate,
+    RateLimit,
+    Req,
+    Resp,
+    retry_after,
+)
 from mockserver.contract.runner import profile_for, provider_named
 
 SAP = "/v2/lm/deployments"
@@ -230,3 +239,28 @@ def test_without_a_cleanup_hint_a_refused_delete_is_reported_at_once():
     assert entry.state == "left"
     assert "412" in entry.note
     assert [r.method for r in server.seen[1:]] == ["DELETE"]
+
+
+def test_the_asgi_forwarder_calls_the_app_under_its_prefix_on_the_calling_thread():
+    seen = []
+
+    async def app(scope, receive, send):
+        headers = dict(scope["headers"])
+        seen.append((scope["path"], scope["raw_path"], scope["query_string"], headers))
+        seen.append(threading.current_thread())
+        body = (await receive())["body"]
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"X-Id", b"7")]})
+        await send({"type": "http.response.body", "body": body[::-1]})
+
+    forward = AsgiForwarder(app, prefix="/sap_ai_core")
+    answer = forward(Req("POST", f"{SAP}/a%2Fb", "x=1", {"authorization": "t"}, b"abc"))
+    assert answer == Resp(201, {"x-id": "7"}, b"cba")
+    assert seen == [
+        (
+            f"/sap_ai_core{SAP}/a/b",
+            f"/sap_ai_core{SAP}/a%2Fb".encode(),
+            b"x=1",
+            {b"host": b"deploymock", b"authorization": b"t"},
+        ),
+        threading.current_thread(),  # no portal thread of its own
+    ]
