@@ -131,21 +131,41 @@ def provider_named(name: str, app: Any = None) -> Provider:
     raise KeyError(f"unknown provider {name!r}; known: {', '.join(known)}")
 
 
-def profile_for(provider: Provider, hints: Mapping[str, Any] | None = None) -> Profile:
-    return Profile(provider, Spec(provider.spec), Hints.parse(provider.contract, hints))
+def profile_for(
+    provider: Provider, hints: Mapping[str, Any] | None = None, *, spec: Spec | None = None
+) -> Profile:
+    """The provider as a run sees it. `spec` is its spec parsed already (see `served_spec`);
+    without one it is parsed here."""
+    return Profile(provider, spec or Spec(provider.spec), Hints.parse(provider.contract, hints))
+
+
+def served_spec(app: Any, provider: Provider) -> Spec | None:
+    """The spec `app` parsed for `provider`, if it serves the same document: an in-process run
+    reads the spec once, for the mock and for itself."""
+    from mockserver.app import mock_of
+
+    spec = mock_of(app).specs.get(provider.name)
+    return spec if spec is not None and spec.filename == provider.spec else None
 
 
 # -- targets --------------------------------------------------------------------------------
+def fresh_mock(name: str) -> Any:
+    """A mock of its own for an in-process run, serving `name`, its virtual clock frozen."""
+    from mockserver.app import create_app
+    from mockserver.clock import VirtualClock
+
+    return create_app(providers=[name], clock=VirtualClock.fake())
+
+
 def in_process(
     profile: Profile, *, app: Any = None, tenant: str | None = None, tick: float = 1.0
 ) -> Target:
     """The mock in process: a fresh app of its own unless `app` is given."""
-    from mockserver.app import create_app, mock_of
-    from mockserver.clock import VirtualClock
+    from mockserver.app import mock_of
 
     name = profile.name
     if app is None:
-        app = create_app(providers=[name], clock=VirtualClock.fake())
+        app = fresh_mock(name)
     mock = mock_of(app)
     tenant = tenant or profile.tenant_value(uuid.uuid4().hex)
     pinned = {p.name.lower() for p in profile.tenant if p.where == "header"}
@@ -276,9 +296,11 @@ class ContractSession:
         self.options = options = options or ContractOptions()
         self.sleep = sleep
         self.say = options.progress or (lambda _line: None)
-        self.profile = profile_for(
-            provider_named(provider, app if url is None else None), options.hints
-        )
+        reference = provider_named(provider, app if url is None else None)
+        if url is None and app is None:
+            app = fresh_mock(provider)
+        spec = served_spec(app, reference) if url is None else None
+        self.profile = profile_for(reference, options.hints, spec=spec)
         if url is None:
             self.target = in_process(self.profile, app=app, tenant=tenant, tick=options.tick)
         else:
