@@ -19,6 +19,9 @@ PATCH  /__admin/options/{provider}  merge patch (RFC 7386)     change them while
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +71,91 @@ def _str_or_none(body: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise AdminError(400, f"{key} must be a string")
     return value
+
+
+# -- who may use it --------------------------------------------------------------------------
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOKEN_HEADER = "x-deploymock-token"
+
+
+def _admit(request: Request) -> None:
+    """The admin API is the test's own side's: refuse a web page and a neighbour.
+
+    - Host must name this machine (a one-label name, an IP literal, or a name the server was
+      told about): a DNS-rebinding page sends its own domain name.
+    - Origin, when a browser sends one, must be the admin API's own: a cross-site page's
+      request is refused before it does anything.
+    - A write with a body must be JSON: the request types a page may send without asking
+      (form posts, text/plain) are refused.
+    - With a token (`deploymock serve` makes one per process), it must come as
+      `Authorization: Bearer <token>` or `X-Deploymock-Token`.
+    """
+    mock = _mock(request)
+    host = request.headers.get("host", "")
+    if not _local(_hostname(host), mock.admin_hosts):
+        raise AdminError(403, f"Host {host!r} is not this machine; admin requests must name it")
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in (f"http://{host}", f"https://{host}"):
+        raise AdminError(403, f"cross-origin admin requests are refused (Origin {origin!r})")
+    if mock.admin_token is not None:
+        given = request.headers.get(TOKEN_HEADER) or _bearer(request.headers.get("authorization"))
+        if given is None or not hmac.compare_digest(given.encode(), mock.admin_token.encode()):
+            raise AdminError(401, "the admin API needs its token: Authorization: Bearer <token>")
+    if request.method in WRITES and _has_body(request):
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise AdminError(415, "admin requests with a body must be application/json")
+
+
+def _hostname(host: str) -> str:
+    if host.startswith("["):
+        return host[1 : host.find("]")].lower()
+    return host.rpartition(":")[0].lower() if host.count(":") == 1 else host.lower()
+
+
+def _local(name: str, extra: frozenset[str]) -> bool:
+    """A name only this machine or its own network gives out: one label (`localhost`, or the
+    in-process `deploymock`), `*.localhost`, an IP literal, or a name the server was told.
+    A rebinding page's name is a public, dotted one."""
+    if "." not in name or name.endswith(".localhost") or name in extra:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _bearer(value: str | None) -> str | None:
+    scheme, _, token = (value or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+# -- secrets -----------------------------------------------------------------------------------
+def redacted(secret: str) -> str:
+    """A secret as the admin API shows it: enough to tell two apart, nothing to reuse."""
+    return "redacted:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def _shown_state(mock: Mock, dump: dict[str, Any]) -> dict[str, Any]:
+    for provider, tenants in dump.items():
+        for kind in mock.providers[provider].secret_kinds:
+            for records in tenants.values():
+                if kind in records:
+                    records[kind] = {redacted(k): v for k, v in records[kind].items()}
+    return dump
+
+
+def _shown_options(mock: Mock, provider: str, options: dict[str, Any]) -> dict[str, Any]:
+    for name in mock.providers[provider].secret_options:
+        if isinstance(options.get(name), dict):
+            options[name] = {redacted(k): v for k, v in options[name].items()}
+    return options
 
 
 def _mock(request: Request) -> Mock:
@@ -149,7 +237,7 @@ async def clear_requests(request: Request) -> Any:
 
 async def state(request: Request) -> Any:
     mock, q = _mock(request), request.query_params
-    return mock.store.dump(_provider(mock, q.get("provider")), q.get("tenant"))
+    return _shown_state(mock, mock.store.dump(_provider(mock, q.get("provider")), q.get("tenant")))
 
 
 async def read_outcomes(request: Request) -> Any:
@@ -206,14 +294,14 @@ async def read_options(request: Request) -> Any:
     mock = _mock(request)
     name = _provider(mock, request.path_params["provider"])
     assert name is not None
-    return dict(mock.options_of(name))
+    return _shown_options(mock, name, dict(mock.options_of(name)))
 
 
 async def patch_options(request: Request) -> Any:
     mock = _mock(request)
     name = _provider(mock, request.path_params["provider"])
     assert name is not None
-    return mock.patch_options(name, await _json(request))
+    return _shown_options(mock, name, mock.patch_options(name, await _json(request)))
 
 
 async def errors(request: Request) -> Any:
@@ -236,6 +324,7 @@ def _endpoint(
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def run(request: Request) -> JSONResponse:
         try:
+            _admit(request)
             return JSONResponse(await fn(request))
         except AdminError as err:
             return JSONResponse({"error": err.message}, status_code=err.status)

@@ -136,6 +136,8 @@ def create_app(
     journal_size: int = 10_000,
     max_body: int = DEFAULT_MAX_BODY,
     state: str | Path | None = None,
+    admin_token: str | None = None,
+    admin_hosts: Iterable[str] = (),
 ) -> Starlette:
     """Build the mock.
 
@@ -143,7 +145,8 @@ def create_app(
     (for clients that cannot use a path prefix). The admin API is at `/__admin`.
     `delays` overrides transition delays per provider, e.g. `{"sap_ai_core": {"start": 0}}`;
     the key `"*"` applies to every provider. `state` names a SQLite file that keeps the store
-    across restarts (see `mockserver.persist`).
+    across restarts (see `mockserver.persist`). `admin_token` is the credential the admin API
+    asks for (None: none); `admin_hosts` are host names it answers besides this machine's.
     """
     from mockserver.admin import admin_app
 
@@ -190,6 +193,8 @@ def create_app(
         validate_responses=validate_responses,
         max_body=max_body,
         persist=SqliteState(state) if state is not None else None,
+        admin_token=admin_token,
+        admin_hosts=frozenset(h.lower() for h in admin_hosts),
     )
     mock.load()
     apps = {n: ProviderApp(mock, p) for n, p in chosen.items()}

@@ -61,6 +61,10 @@ class Mock:
     faults: Faults = field(default_factory=Faults)
     persist: SqliteState | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # injected latency waits here
+    # The admin API's credential (None: open) and the host names it answers besides this
+    # machine's (loopback names and IP literals always; see mockserver/admin.py).
+    admin_token: str | None = None
+    admin_hosts: frozenset[str] = frozenset()
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def options_of(self, provider: str) -> ChainMap[str, Any]:

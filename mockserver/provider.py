@@ -155,6 +155,10 @@ class Provider:
     outcomes: frozenset[str] = frozenset()  # what tests may queue with Outcomes
     options: Mapping[str, Any] = field(default_factory=dict)
     admin: Mapping[str, AdminAction] = field(default_factory=dict)
+    # Secrets the admin API never shows in clear: store kinds whose record ids are credentials
+    # (LaunchDarkly's registered tokens), options whose keys are (Heat's bound tokens).
+    secret_kinds: frozenset[str] = frozenset()
+    secret_options: frozenset[str] = frozenset()
     # Runs for every routed request right after authentication and before the request is
     # refused as invalid, under the tenant's lock, for vendors that count or refuse requests
     # before looking at them (rate limits, revoked tokens). The headers it returns go on every

@@ -184,8 +184,9 @@ def test_admin_reset_is_scoped_to_a_tenant(http: httpx.Client) -> None:
 
 def test_admin_reset_rejects_unknown_provider_and_bad_bodies(http: httpx.Client) -> None:
     assert http.post("/__admin/reset", json={"provider": "nope"}).status_code == 404
-    assert http.post("/__admin/reset", content=b"[1]").status_code == 400
-    assert http.post("/__admin/reset", content=b"{").status_code == 400
+    as_json = {"content-type": "application/json"}
+    assert http.post("/__admin/reset", content=b"[1]", headers=as_json).status_code == 400
+    assert http.post("/__admin/reset", content=b"{", headers=as_json).status_code == 400
     assert http.post("/__admin/reset", json={"tenant": 5}).status_code == 400
 
 
@@ -392,7 +393,8 @@ def test_admin_bodies_that_are_not_json_are_a_400(
 
 def test_admin_bodies_are_bounded_and_limits_too(http: httpx.Client) -> None:
     big = b'{"tenant": "' + b"x" * (2 * 1024 * 1024) + b'"}'
-    assert http.post("/__admin/reset", content=big).status_code == 413
+    as_json = {"content-type": "application/json"}
+    assert http.post("/__admin/reset", content=big, headers=as_json).status_code == 413
     assert http.get("/__admin/requests", params={"limit": "9" * 5000}).status_code == 400
     assert http.get("/__admin/requests", params={"limit": "5"}).status_code == 200
 

@@ -348,6 +348,7 @@ def build(flavor: Flavor) -> Provider:
         client_headers=lambda tenant: {"X-Auth-Token": "deploymock"},
         # tokens: token -> the one project it may use (unbound tokens work everywhere)
         options={"identity_uri": flavor.identity_uri, "tokens": {}},
+        secret_options=frozenset({"tokens"}),
         description=flavor.description,
         contract=CONTRACT,
     )

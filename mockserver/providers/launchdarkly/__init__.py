@@ -113,6 +113,7 @@ PROVIDER = Provider(
     client_headers=client_headers,
     before=before,
     admin=access.ADMIN,
+    secret_kinds=frozenset({access.TOKEN}),
     options={"require_beta_header": True, "token_rate_limit": None, "route_rate_limit": None},
     handlers={
         op: guarded(fn)
