@@ -29,6 +29,7 @@ from mockserver import providers as providers_pkg
 from mockserver.clock import VirtualClock
 from mockserver.dispatch import ProviderApp
 from mockserver.errors import ConfigError
+from mockserver.journal import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_BYTES
 from mockserver.journal import Journal
 from mockserver.mock import DEFAULT_MAX_BODY, Mock, ServerError, merge_patch, unknown_options
 from mockserver.persist import SqliteState
@@ -134,6 +135,7 @@ def create_app(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     validate_responses: bool = False,
     journal_size: int = 10_000,
+    journal_bytes: int = DEFAULT_JOURNAL_BYTES,
     max_body: int = DEFAULT_MAX_BODY,
     state: str | Path | None = None,
     admin_token: str | None = None,
@@ -187,7 +189,7 @@ def create_app(
         specs=specs,
         store=Store(seed=seed),
         clock=clock or VirtualClock(),
-        journal=Journal(size=journal_size),
+        journal=Journal(size=journal_size, max_bytes=journal_bytes),
         delays={n: {**all_delays, **delays.get(n, {})} for n in chosen},
         options={n: dict(options.get(n, {})) for n in chosen},
         validate_responses=validate_responses,

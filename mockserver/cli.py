@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--journal-size", type=int, default=10_000, help="requests kept for GET /__admin/requests"
     )
     serve.add_argument(
+        "--journal-bytes",
+        type=int,
+        default=64 * 1024 * 1024,
+        help="memory the journal may hold, in bytes (bodies past 16 KiB are kept truncated)",
+    )
+    serve.add_argument(
         "--state",
         metavar="FILE",
         help="keep state in this SQLite file across restarts (default: memory)",
@@ -229,6 +235,7 @@ def _app(args: argparse.Namespace, root: str | None) -> Any:
         delays=delays,
         validate_responses=args.validate_responses,
         journal_size=args.journal_size,
+        journal_bytes=args.journal_bytes,
         state=args.state,
     )
 

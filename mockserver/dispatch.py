@@ -198,7 +198,9 @@ class ProviderApp:
             op = None  # already recorded; do not report its 500 again as a spec mismatch
         if op is not None and self.mock.validate_responses:
             reply = self._conforming(reply, op, call, tenant)
-        self._journal(call, tenant, query, reply.status)
+        self._journal(
+            call, tenant, query, reply.status, len(raw) if isinstance(raw, bytes) else None
+        )
         return Answer(reply, fault)
 
     def _call(self, scope: Scope, root: str, headers: RequestHeaders) -> Call:
@@ -351,7 +353,7 @@ class ProviderApp:
         self.mock.record_error(ServerError(self.name, tenant, op.operation_id, message))
         return self._error(MockError(message), call)
 
-    def _journal(self, call: Call, tenant: str, query: str, status: int) -> None:
+    def _journal(self, call: Call, tenant: str, query: str, status: int, size: int | None) -> None:
         mock = self.mock
         mock.journal.record(
             (mock.clock_for(tenant) if tenant else mock.clock).now(),
@@ -364,6 +366,7 @@ class ProviderApp:
             status,
             call.request_id,
             call.body,
+            body_size=size,
         )
 
     def _fault_error(self, fault: Rule, ctx: Ctx) -> FaultError:

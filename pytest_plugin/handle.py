@@ -29,6 +29,7 @@ class MockserverConfig:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     validate_responses: bool = True
     journal_size: int = 10_000
+    journal_bytes: int = 64 * 1024 * 1024
 
 
 class LiveServer:

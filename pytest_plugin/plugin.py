@@ -93,6 +93,7 @@ def mockserver_app(mockserver_config: MockserverConfig) -> Starlette:
         options=cfg.options,
         validate_responses=cfg.validate_responses,
         journal_size=cfg.journal_size,
+        journal_bytes=cfg.journal_bytes,
     )
 
 

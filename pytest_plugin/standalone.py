@@ -54,6 +54,7 @@ def shared_app(config: MockserverConfig) -> Any:
                 options=config.options,
                 validate_responses=config.validate_responses,
                 journal_size=config.journal_size,
+                journal_bytes=config.journal_bytes,
             )
         return _apps[key]
 
