@@ -10,8 +10,10 @@ registry. Validation collects every error, not just the first.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.resources
 import itertools
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
+import orjson
 import yaml
 
 from mockserver.errors import ConfigError, Invalid, MethodNotAllowed, NotFound
@@ -72,11 +75,50 @@ def load_document(filename: str) -> dict[str, Any]:
     path = spec_dir() / filename
     if not path.is_file():
         raise ConfigError(f"spec {filename} not found in {spec_dir()}")
-    with path.open(encoding="utf-8") as fh:
-        doc = yaml.load(fh, Loader=_YAML_LOADER)
+    raw = path.read_bytes()
+    doc = _cached(raw)
+    if doc is None:
+        doc = yaml.load(raw, Loader=_YAML_LOADER)
+        _cache(raw, doc)
     if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3.1"):
         raise ConfigError(f"{filename} is not an OpenAPI 3.1 document")
     return doc
+
+
+# Parsed specs are kept as JSON in the user's cache, by the hash of their YAML: reading five
+# specs as JSON takes a few milliseconds, as YAML some tens (start-up to the first answer).
+# Only a document JSON holds exactly is kept; a cache that cannot be read or written is none.
+def cache_dir() -> Path:
+    where = os.environ.get("DEPLOYMOCK_CACHE_DIR")
+    if where:
+        return Path(where)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "deploymock" / "specs"
+
+
+def _cache_file(raw: bytes) -> Path:
+    return cache_dir() / f"{hashlib.sha256(raw).hexdigest()}.json"
+
+
+def _cached(raw: bytes) -> Any:
+    try:
+        return orjson.loads(_cache_file(raw).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+
+
+def _cache(raw: bytes, doc: Any) -> None:
+    try:
+        encoded = orjson.dumps(doc)
+        if orjson.loads(encoded) != doc:
+            return  # YAML gave something JSON does not keep (an int key, a date)
+        target = _cache_file(raw)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(encoded)
+        os.replace(partial, target)
+    except (OSError, TypeError):
+        return
 
 
 def _pointer(parts: Iterable[str]) -> str:

@@ -130,3 +130,27 @@ def test_an_undeclared_json_media_type_is_still_validated(sap: Spec) -> None:
         {}, {}, {"AI-Resource-Group": "rg"}, "not an object", True, "application/json"
     )
     assert isinstance(checked.invalid, Invalid)
+
+
+def test_parsed_specs_are_cached_as_json_by_content(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DEPLOYMOCK_CACHE_DIR", str(tmp_path))
+    load_document.cache_clear()
+    first = load_document("sap_ai_core.yaml")
+    cached = list(tmp_path.glob("*.json"))
+    assert len(cached) == 1
+    load_document.cache_clear()
+    assert load_document("sap_ai_core.yaml") == first  # read back from the cache
+    cached[0].write_text("{not json")  # a broken cache is no cache
+    load_document.cache_clear()
+    assert load_document("sap_ai_core.yaml") == first
+    load_document.cache_clear()
+
+
+def test_what_json_cannot_hold_exactly_is_not_cached(tmp_path: Path, monkeypatch) -> None:
+    from mockserver import spec
+
+    monkeypatch.setenv("DEPLOYMOCK_CACHE_DIR", str(tmp_path))
+    spec._cache(b"openapi: 3.1.0\npaths: {}\nx: {200: ok}\n", {"x": {200: "ok"}})
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("DEPLOYMOCK_CACHE_DIR", "/proc/no-such-place")  # not writable: no cache
+    spec._cache(b"openapi: 3.1.0\n", {"openapi": "3.1.0"})

@@ -34,8 +34,30 @@ Schemathesis is imported only when a run starts (`pip install 'deploymock[contra
 
 from __future__ import annotations
 
-from mockserver.contract.report import CheckStat, ContractReport, Finding
-from mockserver.contract.runner import ContractOptions, ContractSession, run_contract
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.contract.report import CheckStat, ContractReport, Finding
+    from mockserver.contract.runner import ContractOptions, ContractSession, run_contract
+
+# Imported on first use: `deploymock serve` builds the `contract` subcommand's parser, and
+# should not pay for the suite.
+_HOMES = {
+    "CheckStat": "report",
+    "ContractReport": "report",
+    "Finding": "report",
+    "ContractOptions": "runner",
+    "ContractSession": "runner",
+    "run_contract": "runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "CheckStat",

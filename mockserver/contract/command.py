@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mockserver.contract.runner import PHASES
+from mockserver.contract.phases import PHASES
 
 
 def add_parser(sub: Any) -> None:

@@ -20,6 +20,7 @@ from mockserver.contract.checks import ContractChecks
 from mockserver.contract.context import RunContext, Target
 from mockserver.contract.gate import AsgiForwarder, Gate, GateApp, HttpForwarder, RateLimit
 from mockserver.contract.hints import Hints
+from mockserver.contract.phases import PHASES, SCHEMATHESIS_PHASES
 from mockserver.contract.profile import Profile
 from mockserver.contract.report import CheckStat, ContractReport, Finding
 from mockserver.contract.roots import with_create_roots
@@ -27,8 +28,6 @@ from mockserver.contract.settle import Settling
 from mockserver.provider import Provider
 from mockserver.spec import Spec
 
-SCHEMATHESIS_PHASES = ("examples", "coverage", "fuzzing", "stateful")
-PHASES = (*SCHEMATHESIS_PHASES, "walk")  # the walk is ours: see walk.py
 # Schema-valid requests that the vendor rejects on semantics (an unknown configurationId, a
 # container given twice) are documented 400s; checks 2 and 6 cover the rejection path instead.
 OFF_BY_DEFAULT = ("positive_data_acceptance",)
