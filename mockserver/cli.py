@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -22,7 +23,9 @@ from mockserver.errors import ConfigError
 if TYPE_CHECKING:
     import uvicorn
 
-READY = "deploymock: ready "  # then JSON: {"url", "providers", "root", "admin"}
+READY = "deploymock: ready "  # then JSON: {"url", "providers", "root", "admin", "admin_token"}
+ADMIN_TOKEN_ENV = "DEPLOYMOCK_ADMIN_TOKEN"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -91,6 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="run the mock server", description=SERVE, formatter_class=_Help
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--admin-token",
+        default=os.environ.get(ADMIN_TOKEN_ENV),
+        metavar="TOKEN",
+        help="what /__admin asks for as 'Authorization: Bearer TOKEN' (default: "
+        f"${ADMIN_TOKEN_ENV}, else one made at start-up, in the ready line); 'none': no token",
+    )
+    serve.add_argument(
+        "--admin-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a dotted host name /__admin answers besides this machine's (repeatable)",
+    )
     serve.add_argument("--port", type=int, default=8080, help="port to listen on; 0: a free one")
     serve.add_argument(
         "--provider",
@@ -182,11 +199,15 @@ def _banner(app: Any, base: str, root: str | None) -> None:
     if root:
         print(f"deploymock: {root:<16} {base}/ (root)", file=sys.stderr)
     print(f"deploymock: admin            {base}/__admin", file=sys.stderr)
+    token = app.state.mock.admin_token
+    if token is None:
+        print("deploymock: the admin API takes no token (--admin-token none)", file=sys.stderr)
     ready = {
         "url": base,
         "providers": {n: f"{base}/{n}" for n in names},
         "root": root,
         "admin": f"{base}/__admin",
+        "admin_token": token,  # for the scripts that read this line; stderr is the user's own
     }
     print(READY + json.dumps(ready), file=sys.stderr, flush=True)
 
@@ -237,6 +258,8 @@ def _app(args: argparse.Namespace, root: str | None) -> Any:
         journal_size=args.journal_size,
         journal_bytes=args.journal_bytes,
         state=args.state,
+        admin_token=args.admin_token,
+        admin_hosts=args.admin_host,
     )
 
 
@@ -246,6 +269,24 @@ def serve(args: argparse.Namespace) -> int:
     if (args.certfile or args.keyfile) and not (args.certfile and args.keyfile):
         print("deploymock: --certfile and --keyfile go together", file=sys.stderr)
         return 2
+    token = args.admin_token
+    if token is None:
+        args.admin_token = secrets.token_urlsafe(24)
+    elif token.lower() == "none":
+        args.admin_token = None
+    if args.host not in LOOPBACK and not args.host.startswith("127."):
+        if args.admin_token is None:
+            print(
+                f"deploymock: --host {args.host} lets other machines in: the admin API needs a "
+                "token there (drop --admin-token none)",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"deploymock: warning: --host {args.host} serves other machines too; the admin API "
+            "answers only with its token",
+            file=sys.stderr,
+        )
     root = args.provider[0] if args.provider and len(args.provider) == 1 else None
     try:
         app = _app(args, root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -12,6 +13,11 @@ from contextlib import contextmanager
 from typing import IO
 
 import pytest
+
+# The admin token the tests' servers take (deploymock serve reads DEPLOYMOCK_ADMIN_TOKEN), and
+# the headers that send it.
+ADMIN_TOKEN = "deploymock-tests-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def free_port() -> int:
@@ -34,7 +40,7 @@ def serving(
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={"DEPLOYMOCK_ADMIN_TOKEN": ADMIN_TOKEN, **(env if env is not None else os.environ)},
     )
     assert proc.stderr is not None
     lines = []

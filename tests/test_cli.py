@@ -25,6 +25,7 @@ from mockserver.app import discover
 from mockserver.cli import READY, _delay, build_parser, main
 
 ROOT = Path(__file__).parents[1]
+TOKEN_ENV = "DEPLOYMOCK_ADMIN_TOKEN"
 SAP = {"Authorization": "Bearer t", "AI-Resource-Group": "rg-a"}
 DEPLOYMOCK = (sys.executable, "-m", "mockserver")
 
@@ -44,7 +45,8 @@ def serving(
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        # the user's own admin token, if they have one set, is not this test's
+        env=env if env is not None else {k: v for k, v in os.environ.items() if k != TOKEN_ENV},
     )
     assert proc.stderr is not None
     lines: list[str] = []
@@ -117,12 +119,13 @@ def test_serve_all_providers_and_stop_cleanly_on_sigterm() -> None:
 
 
 def test_serve_one_provider_at_the_root_with_response_validation() -> None:
-    with serving("--provider", "sap_ai_core", "--validate-responses") as (url, _, _lines, _ready):
+    with serving("--provider", "sap_ai_core", "--validate-responses") as (url, _, _lines, ready):
         assert httpx.get(f"{url}/v2/lm/deployments", headers=SAP).json() == {
             "count": 0,
             "resources": [],
         }
-        assert httpx.get(f"{url}/__admin/").json()["validate_responses"] is True
+        admin = {"Authorization": f"Bearer {ready['admin_token']}"}
+        assert httpx.get(f"{url}/__admin/", headers=admin).json()["validate_responses"] is True
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["access log", "--no-access-log"])
@@ -164,8 +167,13 @@ def test_port_0_serves_on_a_bound_port_the_ready_line_names() -> None:
             "providers": {"sap_ai_core": f"{url}/sap_ai_core"},
             "root": "sap_ai_core",
             "admin": f"{url}/__admin",
+            "admin_token": ready["admin_token"],
         }
-        assert httpx.get(f"{ready['admin']}/").json()["providers"] == ["sap_ai_core"]
+        token = ready["admin_token"]
+        assert isinstance(token, str) and len(token) >= 32  # made at start-up
+        assert httpx.get(f"{ready['admin']}/").status_code == 401
+        admin = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{ready['admin']}/", headers=admin).json()["providers"] == ["sap_ai_core"]
         r = httpx.get(f"{ready['providers']['sap_ai_core']}/v2/lm/deployments", headers=SAP)
         assert r.status_code == 200
         # The banner for people comes first, with the same port, and only once it listens.
@@ -290,3 +298,20 @@ def test_a_wheel_installed_in_a_fresh_venv_finds_its_specs(tmp_path: Path) -> No
     with serving(command=(str(bindir / "deploymock"),), env=env) as (url, _, _lines, _ready):
         r = httpx.get(f"{url}/sap_ai_core/v2/lm/deployments", headers=SAP)
         assert r.status_code == 200
+
+
+def test_the_admin_token_comes_from_the_environment_or_is_none_on_request() -> None:
+    env = {**os.environ, "DEPLOYMOCK_ADMIN_TOKEN": "from-the-env"}
+    with serving(env=env) as (url, _, _lines, ready):
+        assert ready["admin_token"] == "from-the-env"
+        admin = {"Authorization": "Bearer from-the-env"}
+        assert httpx.get(f"{url}/__admin/state", headers=admin).status_code == 200
+    with serving("--admin-token", "none") as (url, _, lines, ready):
+        assert ready["admin_token"] is None
+        assert httpx.get(f"{url}/__admin/state").status_code == 200
+        assert any("takes no token" in line for line in lines)
+
+
+def test_serving_other_machines_needs_an_admin_token() -> None:
+    out = deploymock("serve", "--host", "0.0.0.0", "--port", "0", "--admin-token", "none")
+    assert out.returncode == 2 and "needs a token" in out.stderr

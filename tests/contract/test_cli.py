@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from mockserver.providers.ibm_wml import DEFAULT_USER, token_for
-from tests.support import serving
+from tests.support import ADMIN, serving
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def contract(*args: str) -> subprocess.CompletedProcess[str]:
 
 def state(url: str, provider: str, tenant: str) -> dict:
     query = {"provider": provider, "tenant": tenant}
-    found: dict = httpx.get(f"{url}/__admin/state", params=query).json()
+    found: dict = httpx.get(f"{url}/__admin/state", params=query, headers=ADMIN).json()
     return found.get(provider, {}).get(tenant, {})
 
 
@@ -153,7 +153,9 @@ def test_failures_exit_1_and_land_in_the_junit_xml(server, tmp_path: Path):
         "operationId": "deployment.query",
         "allow_undocumented": True,
     }
-    created = httpx.post(f"{server}/__admin/faults", json=rule).raise_for_status().json()
+    created = (
+        httpx.post(f"{server}/__admin/faults", json=rule, headers=ADMIN).raise_for_status().json()
+    )
     junit = tmp_path / "contract.xml"
     try:
         out = sap_contract(
@@ -169,7 +171,7 @@ def test_failures_exit_1_and_land_in_the_junit_xml(server, tmp_path: Path):
             str(junit),
         )
     finally:
-        httpx.delete(f"{server}/__admin/faults", params={"id": created["id"]})
+        httpx.delete(f"{server}/__admin/faults", params={"id": created["id"]}, headers=ADMIN)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "[not_a_server_error] GET /v2/lm/deployments" in out.stdout
     failed = ET.parse(junit).getroot().findall(".//testcase[failure]")
@@ -185,7 +187,7 @@ def test_429_is_waited_out_and_retried(server):
         "times": 2,
         "allow_undocumented": True,
     }
-    httpx.post(f"{server}/__admin/faults", json=rule).raise_for_status()
+    httpx.post(f"{server}/__admin/faults", json=rule, headers=ADMIN).raise_for_status()
     out = sap_contract(
         server,
         "rg-429",
@@ -219,7 +221,9 @@ def test_read_only_and_the_budget_hold(server):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     sent = httpx.get(
-        f"{server}/__admin/requests", params={"provider": "sap_ai_core", "tenant": group}
+        f"{server}/__admin/requests",
+        params={"provider": "sap_ai_core", "tenant": group},
+        headers=ADMIN,
     ).json()["requests"]
     assert sent, "the run sent nothing at all"
     assert {r["method"] for r in sent} == {"GET"}

@@ -31,7 +31,7 @@ from mockserver.contract.settle import BUDGET, SAMPLES, Settling, interval
 from mockserver.provider import Ctx, Reply
 from mockserver.providers import sap_ai_core as sap
 from pytest_plugin.transport import InProcessTransport
-from tests.support import serving
+from tests.support import ADMIN, serving
 
 SETTLE = 11.0  # SAP's default: twice its longest delay (start, 5 s), plus one
 LIVE: dict[str, Any] = {
@@ -321,7 +321,7 @@ def test_the_walk_waits_for_a_new_deployment_before_it_stops_it(monkeypatch):
 def frozen_server() -> Iterator[str]:
     args = ("--provider", "sap_ai_core", "--delay", "schedule=0", "--no-access-log")
     with serving(*args) as (url, _proc, _lines):
-        httpx.post(f"{url}/__admin/clock", json={"freeze": True}).raise_for_status()
+        httpx.post(f"{url}/__admin/clock", json={"freeze": True}, headers=ADMIN).raise_for_status()
         yield url
 
 
@@ -329,7 +329,9 @@ def frozen_server() -> Iterator[str]:
 def test_a_live_run_follows_accepted_updates_to_their_end(frozen_server):
     clock = f"{frozen_server}/__admin/clock"
     wait = FakeWait(
-        lambda s: httpx.post(clock, json={"advance": s, "tenant": TENANT}).raise_for_status()
+        lambda s: httpx.post(
+            clock, json={"advance": s, "tenant": TENANT}, headers=ADMIN
+        ).raise_for_status()
     )
     report = run_contract(
         "sap_ai_core",
@@ -348,5 +350,5 @@ def test_a_live_run_follows_accepted_updates_to_their_end(frozen_server):
     line = f"async updates: {followed + 1} followed to the end (deployment.create 1, "
     assert f"{line}deployment.modify {followed})" in report.summary()
     # the server's clock moved by exactly what the run waited, and by nothing else
-    offset = httpx.get(clock, params={"tenant": TENANT}).json()["offset"]
+    offset = httpx.get(clock, params={"tenant": TENANT}, headers=ADMIN).json()["offset"]
     assert offset == pytest.approx(sum(wait.polls) + sum(wait.cleanup))
