@@ -107,6 +107,11 @@ class Mockserver:
             )
         return name
 
+    def admin_headers(self) -> dict[str, str]:
+        """What the admin API asks for over a socket (in-process clients send it themselves)."""
+        token = self.mock.admin_token
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def headers(self, provider: str | None = None) -> dict[str, str]:
         """Default credentials and tenant headers for this test's tenant."""
         return self.mock.providers[self._name(provider)].client_headers(self.tenant)

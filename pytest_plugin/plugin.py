@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,8 @@ def mockserver_app(mockserver_config: MockserverConfig) -> Starlette:
         validate_responses=cfg.validate_responses,
         journal_size=cfg.journal_size,
         journal_bytes=cfg.journal_bytes,
+        # Its socket (mockserver_live) is on this machine only, but other users have one too.
+        admin_token=secrets.token_urlsafe(24),
     )
 
 

@@ -20,7 +20,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def guarded() -> Iterator[httpx.Client]:
     app = create_app(clock=VirtualClock.fake(), admin_token=TOKEN, admin_hosts=["mock.test"])
-    with httpx.Client(transport=InProcessTransport(app), base_url="http://127.0.0.1:8080") as c:
+    stranger = InProcessTransport(app, admin_token=False)
+    with httpx.Client(transport=stranger, base_url="http://127.0.0.1:8080") as c:
         yield c
     assert mock_of(app).errors == []
 

@@ -89,3 +89,19 @@ unittest.main(argv=["x"], exit=True)
     out = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "Ran 1 test" in out.stderr and "OK" in out.stderr
+
+
+def test_the_session_admin_api_asks_for_its_token_over_a_socket(pytester) -> None:  # type: ignore[no-untyped-def]
+    pytester.makepyfile(
+        """
+import httpx
+
+def test_live_admin(mockserver, mockserver_live):
+    url = f"{mockserver_live.base_url}/__admin/state"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers=mockserver.admin_headers()).status_code == 200
+    inside = mockserver.client("sap_ai_core", auth=False)  # in process: the test's own side
+    assert inside.get("http://deploymock/__admin/state").status_code == 200
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
