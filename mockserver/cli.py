@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"${ADMIN_TOKEN_ENV}, else one made at start-up, in the ready line); 'none': no token",
     )
     serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a request must arrive whole (headers and body) within this, else 408 and closed",
+    )
+    serve.add_argument(
         "--admin-host",
         action="append",
         default=[],
@@ -311,8 +318,16 @@ def serve(args: argparse.Namespace) -> int:
             from mockserver.accesslog import AccessLog
 
             served = AccessLog(app, sys.stdout)  # where uvicorn writes its own, at half the speed
+        from mockserver.protocol import guarded
+
         config = uvicorn.Config(
-            served, host=args.host, port=port, log_level=args.log_level, access_log=False, **tls
+            served,
+            host=args.host,
+            port=port,
+            log_level=args.log_level,
+            access_log=False,
+            http=guarded(args.request_timeout),
+            **tls,
         )
         server = _server(config, base, ready=lambda: _banner(app, base, root))
         server.run(sockets=[sock])
