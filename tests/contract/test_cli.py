@@ -235,7 +235,8 @@ def test_ctrl_c_stops_the_run_and_still_cleans_up(server):
     space = "space-interrupted"
     command = [
         sys.executable,
-        "-m",
+        "-u",  # unbuffered: the line that says something was created comes as it happens,
+        "-m",  # not when the run ends (which made the SIGINT arrive too late, now and then)
         "mockserver",
         "contract",
         *wml_run(server, space, "--max-examples", "1000", "--phases", "stateful"),
