@@ -133,20 +133,24 @@ class Mock:
         self.save_clocks()
 
     def commit(self, provider: str, tenant: str) -> None:
-        """Write one tenant's state to the state file (call it holding the tenant's lock)."""
+        """Write what changed in one tenant since its last commit to the state file: the
+        records handed out or changed since, and its outcomes (call it holding the tenant's
+        lock)."""
         if self.persist is None:
             return
-        data = {
-            "kinds": self.store.tenant(provider, tenant).kinds,
-            "outcomes": self.outcomes.of_tenant(provider, tenant),
-        }
-        self.persist.save_tenant(provider, tenant, data)
+        store = self.store.tenant(provider, tenant)
+        self.persist.save(
+            provider, tenant, store.changes(), self.outcomes.of_tenant(provider, tenant)
+        )
+        store.saved()  # not before: after a failed write the next commit tries them again
 
     def save_clocks(self) -> None:
         if self.persist is not None:
-            self.persist.save_meta("clock", self.clock.state())
-            self.persist.save_meta(
-                "tenant_clocks", {t: c.offset for t, c in self.tenant_clocks.items()}
+            self.persist.save_metas(
+                {
+                    "clock": self.clock.state(),
+                    "tenant_clocks": {t: c.offset for t, c in self.tenant_clocks.items()},
+                }
             )
 
     def load(self) -> int:
@@ -162,10 +166,10 @@ class Mock:
         for tenant, offset in meta.get("tenant_clocks", {}).items():
             self.clock_for(tenant).offset = float(offset)
         loaded = 0
-        for provider, tenant, data in self.persist.tenants():
-            if provider in self.providers:
-                self.store.tenant(provider, tenant).kinds = data["kinds"]
-                self.outcomes.restore(provider, tenant, data.get("outcomes", {}))
+        for saved in self.persist.tenants():
+            if saved.provider in self.providers:
+                self.store.tenant(saved.provider, saved.tenant).restore(saved.kinds)
+                self.outcomes.restore(saved.provider, saved.tenant, saved.outcomes)
                 loaded += 1
         if loaded:
             self.store.ids = Ids(None)  # a seeded run would hand out the stored ids again

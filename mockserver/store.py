@@ -4,6 +4,11 @@ Records are plain JSON-able dicts; keys starting with `_` are the mock's own boo
 never sent to clients. Every request runs its handler under its tenant's lock, so one
 read-modify-write is atomic with respect to the others in that tenant, and resetting a tenant
 touches only that tenant's data.
+
+A tenant store remembers which records were handed out or changed since its state was last
+saved (`changes`, `saved`): handlers change records in place after `find`/`get`/`all`, so a
+record that was only read may have changed (a lifecycle settled on read); the state file
+checks exactly those and writes the ones that differ.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from mockserver.errors import NotFound
 
 Record = dict[str, Any]
 Key = tuple[str, str]
+
+
+# A record that may differ from what was saved: (kind, id, record, moved). `record` None means
+# deleted; `moved` means it was deleted since, so a record there now is new. New records come
+# in the order they were made, which is the order `all` lists them in. (A plain tuple: a list
+# hands out every record of its kind, and the next commit goes through all of them.)
+Change = tuple[str, str, Record | None, bool]
 
 
 class Ids:
@@ -46,9 +58,17 @@ class TenantStore:
         self.tenant = tenant
         self.kinds: dict[str, dict[str, Record]] = {}
         self.lock = threading.RLock()
+        # Since `saved`: kind -> ids handed out or written, in the order new ones were made;
+        # (kind, id) deleted; kinds whose every record `all` handed out.
+        self._touched: dict[str, dict[str, None]] = {}
+        self._deleted: set[Key] = set()
+        self._listed: set[str] = set()
 
     def find(self, kind: str, rid: str) -> Record | None:
-        return self.kinds.get(kind, {}).get(rid)
+        found = self.kinds.get(kind, {}).get(rid)
+        if found is not None:
+            self._touched.setdefault(kind, {})[rid] = None
+        return found
 
     def get(self, kind: str, rid: str) -> Record:
         found = self.find(kind, rid)
@@ -57,16 +77,45 @@ class TenantStore:
         return found
 
     def put(self, kind: str, rid: str, record: Record) -> Record:
-        self.kinds.setdefault(kind, {})[rid] = record
+        records, touched = self.kinds.setdefault(kind, {}), self._touched.setdefault(kind, {})
+        if rid not in records:
+            touched.pop(rid, None)  # new here, so last: after all made before
+        records[rid] = record
+        touched[rid] = None
         return record
 
     def delete(self, kind: str, rid: str) -> Record:
         record = self.get(kind, rid)
         del self.kinds[kind][rid]
+        self._deleted.add((kind, rid))
         return record
 
     def all(self, kind: str) -> list[Record]:
+        self._listed.add(kind)
         return list(self.kinds.get(kind, {}).values())
+
+    def changes(self) -> list[Change]:
+        """Every record that may differ from what was last saved (see `saved`)."""
+        out: list[Change] = []
+        for kind, rids in self._touched.items():  # a deleted record was looked up: here too
+            records = self.kinds.get(kind, {})
+            out.extend((kind, r, records.get(r), (kind, r) in self._deleted) for r in rids)
+        for kind in self._listed:
+            rids = self._touched.get(kind, {})
+            records = self.kinds.get(kind, {})
+            out.extend((kind, r, rec, False) for r, rec in records.items() if r not in rids)
+        return out
+
+    def saved(self) -> None:
+        """What `changes` returned is in the state file: start counting afresh."""
+        self._touched.clear()
+        self._deleted.clear()
+        self._listed.clear()
+
+    def restore(self, kinds: dict[str, dict[str, Record]]) -> None:
+        """Take records as saved (loading a state file): nothing is changed yet."""
+        self.kinds = kinds
+        self.saved()
 
     def dump(self) -> dict[str, dict[str, Record]]:
         return copy.deepcopy(self.kinds)

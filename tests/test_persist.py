@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +15,39 @@ import pytest
 
 from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
+from mockserver.errors import ConfigError
+from mockserver.persist import APPLICATION_ID
 from pytest_plugin.transport import InProcessTransport
-from tests.support import serving
+from tests.support import ADMIN, serving
 
 SAP = {"Authorization": "Bearer t", "AI-Resource-Group": "rg-a"}
 CONFIG = {"name": "serving", "scenarioId": "scenario-a", "executableId": "executable-a"}
+DEPLOYMENT = {
+    "server_id": "srv-1",
+    "config_id": "c1",
+    "input_values": {"size": 1},
+    "output_values": None,
+    "action": "CREATE",
+    "status": "IN_PROGRESS",
+    "status_reason": "None",
+    "creation_time": "2024-01-01T00:00:00Z",
+}
+OLD_SCHEMA = """
+CREATE TABLE tenants (provider TEXT NOT NULL, tenant TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (provider, tenant));
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def deploymock(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `deploymock ARGS` to its end (a refusal ends before the server starts)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def client(app: Any) -> tuple[httpx.Client, InProcessTransport]:
@@ -63,17 +95,118 @@ def test_reads_do_not_write(tmp_path: Path) -> None:
     app = create_app(state=path)
     api, transport = client(app)
     api.post("/configurations", json=CONFIG)
-    mock = mock_of(app)
-    assert mock.persist is not None
-    writes: list[str] = []
-    original = mock.persist.save_tenant
-    mock.persist.save_tenant = lambda *a: (writes.append(a[1]), original(*a))  # type: ignore[method-assign]
+    state = mock_of(app).persist
+    assert state is not None
+    before = state.rows_written
     api.get("/configurations")
     api.get("/deployments")
-    assert writes == []
+    assert state.rows_written == before
     api.post("/configurations", json=CONFIG)
-    assert writes == ["rg-a"]
+    assert state.rows_written == before + 1  # the new record; the listed ones are unchanged
     transport.close()
+
+
+def test_a_put_in_a_tenant_of_10k_writes_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    app = create_app(providers=["openstack_heat"], state=path)
+    api = httpx.Client(
+        transport=InProcessTransport(app),
+        base_url="http://mock/openstack_heat/v1/p/software_deployments",
+        headers={"X-Auth-Token": "t"},
+    )
+    mock = mock_of(app)
+    store = mock.store.tenant("openstack_heat", "p")
+    for n in range(10_000):
+        store.put("software_deployment", f"d{n}", {**DEPLOYMENT, "id": f"d{n}"})
+    mock.commit("openstack_heat", "p")
+    state = mock.persist
+    assert state is not None
+    before = state.rows_written
+    assert len(api.get("").json()["software_deployments"]) == 10_000  # hands out every record
+    assert api.put("/d5000", json={"status": "COMPLETE"}).status_code == 200
+    assert state.rows_written == before + 1
+    with sqlite3.connect(path) as db:
+        (data,) = db.execute("SELECT data FROM records WHERE id = 'd5000'").fetchone()
+        assert json.loads(data)["status"] == "COMPLETE"
+        assert db.execute("SELECT count(*) FROM records").fetchone() == (10_000,)
+    db.close()
+
+
+def test_what_a_read_changed_is_written_with_the_next_change(tmp_path: Path) -> None:
+    """A read that settles a deployment takes a queued outcome; the outcome and the record it
+    decided must reach the file together, or a restart would decide the step again."""
+    path = tmp_path / "state.db"
+    app = create_app(clock=VirtualClock.fake(), state=path)
+    api, transport = client(app)
+    cid = api.post("/configurations", json=CONFIG).json()["id"]
+    did = api.post("/deployments", json={"configurationId": cid}).json()["id"]
+    mock_of(app).queue_outcome("sap_ai_core", "rg-a", "DEAD")
+    mock_of(app).advance(3600, tenant="rg-a")
+    assert api.get(f"/deployments/{did}").json()["status"] == "DEAD"  # the outcome is taken
+    api.post("/configurations", json=CONFIG)  # another record changes
+    transport.close()
+    api, transport = client(create_app(clock=VirtualClock.fake(), state=path))
+    assert api.get(f"/deployments/{did}").json()["status"] == "DEAD"
+    transport.close()
+
+
+def test_a_restart_lists_records_in_creation_order(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    app = create_app(state=path)
+    api, transport = client(app)
+    made = [
+        api.post("/configurations", json={**CONFIG, "name": f"c{n}"}).json()["id"] for n in range(4)
+    ]
+    store = mock_of(app).store.tenant("sap_ai_core", "rg-a")
+    again = store.delete("configuration", made[1])  # made again: now the newest
+    store.put("configuration", made[1], again)
+    mock_of(app).commit("sap_ai_core", "rg-a")
+    listed = [c["id"] for c in api.get("/configurations").json()["resources"]]
+    transport.close()
+    api, transport = client(create_app(state=path))
+    assert [c["id"] for c in api.get("/configurations").json()["resources"]] == listed
+    assert listed == [made[0], made[2], made[3], made[1]]
+    transport.close()
+
+
+def test_a_file_that_is_not_sqlite_exits_2_with_one_line_and_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"not a database\n" * 20)
+    done = deploymock("serve", "--state", str(path), "--port", "0")
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"deploymock: state file {path} is not a SQLite database (file is not a database), "
+        "so not deploymock's\n",
+    )
+    assert path.read_bytes() == b"not a database\n" * 20
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        (
+            "CREATE TABLE notes (t TEXT);",
+            "is a SQLite database but not deploymock's (tables: notes)",
+        ),
+        (OLD_SCHEMA, "is in an older deploymock's format (one row per tenant), which this version"),
+        (f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 3", "is in format 3"),
+    ],
+    ids=["another-application", "older-format", "newer-format"],
+)
+def test_a_database_that_is_not_ours_is_refused_and_left_alone(
+    tmp_path: Path, schema: str, problem: str
+) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(schema)
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(ConfigError) as caught:
+        create_app(state=path)
+    assert str(caught.value).startswith(f"state file {path} {problem}")
+    assert path.read_bytes() == before
 
 
 @pytest.mark.slow
@@ -87,7 +220,9 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
                 r = api.post("/deployments", json={"configurationId": cid})
                 assert r.status_code == 202
                 acknowledged[r.json()["id"]] = "UNKNOWN"
-            httpx.post(f"{url}/__admin/clock", json={"advance": 3600, "tenant": "rg-a"})
+            httpx.post(
+                f"{url}/__admin/clock", json={"advance": 3600, "tenant": "rg-a"}, headers=ADMIN
+            )
             stop = next(iter(acknowledged))
             assert (
                 api.patch(f"/deployments/{stop}", json={"targetStatus": "STOPPED"}).status_code
