@@ -13,13 +13,17 @@ process; only a power loss or a crash of the machine may take back the last comm
 would add an fsync to every write). What a read derives from time (a deployment that became
 RUNNING) need not be written: it is computed again from the stored records and clock.
 
-A file that is not ours (not SQLite, another application's database, an older deploymock's
-format) is refused, not changed.
+One process at a time: `<file>.lock` is held with `flock` for as long as the state is open (the
+system lets go when the process ends, however it ends). Another process is refused; the same
+process may open the file again (tests restart an app in process). A file that is not ours (not
+SQLite, another application's database, an older deploymock's format) is refused, not changed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -69,6 +73,7 @@ class SqliteState:
         self.rows_written = 0  # records and outcome rows written or deleted (tests count them)
         self._lock = threading.Lock()
         self._closed = False
+        self._file_lock = _hold(self.path)
         # What the file holds, as far as this process wrote or read it: a digest of each
         # record's JSON, each tenant's outcomes' JSON. A record whose JSON is unchanged is
         # not written again. The digest is Python's string hash (SipHash, keyed afresh by
@@ -81,6 +86,7 @@ class SqliteState:
                 str(self.path), check_same_thread=False, isolation_level=None
             )
         except sqlite3.Error as err:
+            _release(self._file_lock)
             raise ConfigError(f"cannot use state file {self.path}: {err}") from err
         try:
             fresh = self._check()  # before anything changes the file
@@ -90,6 +96,7 @@ class SqliteState:
                 self._transaction([(s, ()) for s in SCHEMA.split(";") if s.strip()])
         except (sqlite3.Error, ConfigError) as err:
             self._db.close()
+            _release(self._file_lock)
             if isinstance(err, ConfigError):
                 raise
             raise ConfigError(f"cannot use state file {self.path}: {err}") from err
@@ -240,6 +247,7 @@ class SqliteState:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+                _release(self._file_lock)
 
 
 def _outcomes_row(owner: Owner, text: str) -> Statement:
@@ -252,3 +260,60 @@ def _outcomes_row(owner: Owner, text: str) -> Statement:
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode  # records: trees
+
+
+# -- one process per file ------------------------------------------------------------------------
+# A flock belongs to an open file, so a second open in this process would be refused by the
+# first; the process's own locks are kept here, by the lock file's identity, with a count of
+# the states using each. Module-level because the lock is the process's, not an app's.
+_held: dict[tuple[int, int], list[int]] = {}  # (st_dev, st_ino) -> [fd, users]
+_held_lock = threading.Lock()
+
+
+def _hold(path: Path) -> tuple[int, int]:
+    """Lock `<path>.lock` for this process; a ConfigError naming the holder if another has it."""
+    if path.is_dir():
+        raise ConfigError(f"state file {path} is a directory")
+    if not path.parent.is_dir():
+        raise ConfigError(f"state file {path}: directory {path.parent} does not exist")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise ConfigError(f"state file {path} is not readable and writable by this user")
+    name = f"{os.path.realpath(path)}.lock"  # next to the file a symlink names
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as err:
+        raise ConfigError(f"cannot use state file {path}: {name}: {err.strerror}") from err
+    stat = os.fstat(fd)
+    key = (stat.st_dev, stat.st_ino)
+    with _held_lock:
+        if key in _held:
+            os.close(fd)  # our lock is on the other open file; closing this one keeps it
+            _held[key][1] += 1
+            return key
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = os.pread(fd, 20, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            if not isinstance(err, BlockingIOError):
+                raise ConfigError(f"cannot lock state file {path}: {err.strerror}") from err
+            pid = f" (pid {holder})" if holder.isdigit() else ""
+            raise ConfigError(
+                f"state file {path} is in use by another deploymock process{pid}; "
+                "stop it or choose another --state file"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _held[key] = [fd, 1]
+    return key
+
+
+def _release(key: tuple[int, int]) -> None:
+    with _held_lock:
+        entry = _held.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _held[key]
+            os.close(entry[0])

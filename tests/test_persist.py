@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +18,7 @@ import pytest
 from mockserver.app import create_app, mock_of
 from mockserver.clock import VirtualClock
 from mockserver.errors import ConfigError
-from mockserver.persist import APPLICATION_ID
+from mockserver.persist import APPLICATION_ID, SqliteState
 from pytest_plugin.transport import InProcessTransport
 from tests.support import ADMIN, serving
 
@@ -169,6 +171,22 @@ def test_a_restart_lists_records_in_creation_order(tmp_path: Path) -> None:
     transport.close()
 
 
+def test_a_second_process_on_the_file_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "state.db")
+    with (
+        serving("--state", path, "--provider", "sap_ai_core") as (url, proc, _lines),
+        httpx.Client(base_url=f"{url}/v2/lm", headers=SAP) as api,
+    ):
+        cid = api.post("/configurations", json=CONFIG).json()["id"]
+        second = deploymock("serve", "--state", path, "--port", "0")
+        assert (second.returncode, second.stdout) == (2, "")
+        assert second.stderr == (
+            f"deploymock: state file {path} is in use by another deploymock process "
+            f"(pid {proc.pid}); stop it or choose another --state file\n"
+        )
+        assert api.get(f"/configurations/{cid}").status_code == 200  # the first serves on
+
+
 def test_a_file_that_is_not_sqlite_exits_2_with_one_line_and_is_left_alone(
     tmp_path: Path,
 ) -> None:
@@ -207,6 +225,54 @@ def test_a_database_that_is_not_ours_is_refused_and_left_alone(
         create_app(state=path)
     assert str(caught.value).startswith(f"state file {path} {problem}")
     assert path.read_bytes() == before
+    SqliteState(tmp_path / "other.db").close()  # nothing stays locked after a refusal
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("missing/state.db", "state file {path}: directory {parent} does not exist"),
+        (".", "state file {path} is a directory"),
+    ],
+)
+def test_a_bad_path_is_a_config_error(tmp_path: Path, where: str, problem: str) -> None:
+    path = tmp_path / where
+    with pytest.raises(ConfigError) as caught:
+        create_app(state=path)
+    assert str(caught.value) == problem.format(path=path, parent=path.parent)
+
+
+def test_a_bad_path_exits_2_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "state.db"
+    done = deploymock("serve", "--state", str(path), "--port", "0")
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"deploymock: state file {path}: directory {path.parent} does not exist\n",
+    )
+
+
+def test_one_process_may_open_its_file_again_and_holds_it_until_the_last_close(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+
+    def held() -> bool:
+        """Whether a lock on the file's lock file is refused (as another process is)."""
+        fd = os.open(f"{path}.lock", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    first, second = SqliteState(path), SqliteState(path)
+    second.close()
+    second.close()  # closing twice lets go once
+    assert held()
+    first.close()
+    assert not held()
 
 
 @pytest.mark.slow
