@@ -5,9 +5,10 @@
 3. startup to the first answer with all five providers (< 250 ms)
 4. the `mockserver` fixture's cost per test: setup, one request, teardown (< 1 ms)
 
-    python bench/run.py
+    python bench/run.py              # the four
+    python bench/run.py --hardening  # and the state file's and the journal's figures
 
-Exit status 0 when all four meet their targets. Each script runs alone too (see its docstring).
+Exit status 0 when all meet their targets. Each script runs alone too (see its docstring).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("throughput.py", "startup.py", "fixture.py")
+HARDENING = ("state.py", "memory.py")  # --state PUT latency by size; RSS with large bodies
 
 
 def main() -> int:
+    scripts = SCRIPTS + (HARDENING if "--hardening" in sys.argv[1:] else ())
     failed = 0
-    for script in SCRIPTS:
+    for script in scripts:
         done = subprocess.run([sys.executable, str(HERE / script)], check=False)
         failed += done.returncode != 0
     return 1 if failed else 0
