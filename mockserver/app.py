@@ -187,7 +187,7 @@ def create_app(
     mock = Mock(
         providers=chosen,
         specs=specs,
-        store=Store(seed=seed),
+        store=Store(seed=seed, track=state is not None),
         clock=clock or VirtualClock(),
         journal=Journal(size=journal_size, max_bytes=journal_bytes),
         delays={n: {**all_delays, **delays.get(n, {})} for n in chosen},

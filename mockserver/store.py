@@ -53,9 +53,12 @@ class Ids:
 class TenantStore:
     """One tenant's records of one provider: kind -> id -> record."""
 
-    def __init__(self, provider: str, tenant: str) -> None:
+    def __init__(self, provider: str, tenant: str, *, track: bool = True) -> None:
         self.provider = provider
         self.tenant = tenant
+        # Whether to remember what changed, for a state file's commits; without one the sets
+        # would only grow (a deleted id each delete).
+        self.track = track
         self.kinds: dict[str, dict[str, Record]] = {}
         self.lock = threading.RLock()
         # Since `saved`: kind -> ids handed out or written, in the order new ones were made;
@@ -66,7 +69,7 @@ class TenantStore:
 
     def find(self, kind: str, rid: str) -> Record | None:
         found = self.kinds.get(kind, {}).get(rid)
-        if found is not None:
+        if found is not None and self.track:
             self._touched.setdefault(kind, {})[rid] = None
         return found
 
@@ -77,7 +80,11 @@ class TenantStore:
         return found
 
     def put(self, kind: str, rid: str, record: Record) -> Record:
-        records, touched = self.kinds.setdefault(kind, {}), self._touched.setdefault(kind, {})
+        records = self.kinds.setdefault(kind, {})
+        if not self.track:
+            records[rid] = record
+            return record
+        touched = self._touched.setdefault(kind, {})
         if rid not in records:
             touched.pop(rid, None)  # new here, so last: after all made before
         records[rid] = record
@@ -87,11 +94,13 @@ class TenantStore:
     def delete(self, kind: str, rid: str) -> Record:
         record = self.get(kind, rid)
         del self.kinds[kind][rid]
-        self._deleted.add((kind, rid))
+        if self.track:
+            self._deleted.add((kind, rid))
         return record
 
     def all(self, kind: str) -> list[Record]:
-        self._listed.add(kind)
+        if self.track:
+            self._listed.add(kind)
         return list(self.kinds.get(kind, {}).values())
 
     def changes(self) -> list[Change]:
@@ -122,8 +131,10 @@ class TenantStore:
 
 
 class Store:
-    def __init__(self, *, seed: int | None = 0) -> None:
+    def __init__(self, *, seed: int | None = 0, track: bool = True) -> None:
+        """`track`: tenants remember what changed since their last commit (a state file)."""
         self.ids = Ids(seed)
+        self.track = track
         self._tenants: dict[Key, TenantStore] = {}
         self._lock = threading.Lock()
 
@@ -132,7 +143,9 @@ class Store:
         found = self._tenants.get(key)
         if found is None:
             with self._lock:
-                found = self._tenants.setdefault(key, TenantStore(provider, tenant))
+                found = self._tenants.setdefault(
+                    key, TenantStore(provider, tenant, track=self.track)
+                )
         return found
 
     @contextmanager

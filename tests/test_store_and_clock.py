@@ -80,3 +80,18 @@ def test_unfrozen_clock_keeps_its_offset() -> None:
 def test_iso_formats() -> None:
     assert iso(0) == "1970-01-01T00:00:00Z"
     assert iso(1.5, millis=True) == "1970-01-01T00:00:01.500Z"
+
+
+def test_without_a_state_file_nothing_is_tracked_so_nothing_grows() -> None:
+    store = Store(track=False)
+    ts = store.tenant("p", "t")
+    for i in range(100):
+        ts.put("thing", str(i), {"n": i})
+        ts.find("thing", str(i))
+        ts.delete("thing", str(i))
+    ts.all("thing")
+    assert ts.changes() == [] and ts.kinds == {"thing": {}}
+    tracked = Store().tenant("p", "t")
+    tracked.put("thing", "a", {"n": 1})
+    tracked.delete("thing", "a")
+    assert tracked.changes() == [("thing", "a", None, True)]
