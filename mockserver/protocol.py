@@ -1,8 +1,9 @@
 """uvicorn's HTTP protocol for `deploymock serve`, with two things a long-running mock needs.
 
 - A request must arrive whole, headers and body, within `request_timeout` seconds of its first
-  byte (or of the connection opening): uvicorn itself waits forever for a client that stops
-  half-way through its headers, holding a connection each. Too slow: a 408, and closed.
+  byte (or of the connection opening), give or take a quarter of it: uvicorn itself waits
+  forever for a client that stops half-way through its headers, holding a connection each.
+  Too slow: a 408, and closed.
 - What uvicorn refuses before the app sees it (a request line or header it cannot parse, raw
   non-ASCII bytes in a path) is answered in JSON, as every other error of the mock is, not as
   uvicorn's plain text.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -38,46 +40,60 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._deadline: asyncio.TimerHandle | None = None
+        self._since: float | None = None  # when the request now arriving began; None: none
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        self._since = self.loop.time()
+        _watch(self.loop, self.connections, self.request_timeout)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm()
+        self._since = self.loop.time()
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self._since = None  # whole: the app has it (idle time is uvicorn's keep-alive's)
         super().on_message_complete()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
     def send_400_response(self, msg: str) -> None:
-        self._disarm()
+        self._since = None
         self.transport.write(_answer(400, f"Invalid HTTP request: {msg.rstrip('.')}"))
         self.transport.close()
 
-    def _arm(self) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
+    def too_slow(self, now: float) -> bool:
+        return self._since is not None and now - self._since > self.request_timeout
 
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _too_slow(self) -> None:
-        self._deadline = None
+    def cut_off(self) -> None:
+        self._since = None
         if self.transport.is_closing():
             return
         if self.cycle is None or not self.cycle.response_started:
             seconds = f"{self.request_timeout:g}"
             self.transport.write(_answer(408, f"the request did not arrive within {seconds} s"))
         self.transport.close()
+
+
+# One watcher per server (its set of connections) looks at every connection a few times a
+# timeout, instead of a timer per request (which cost some 4% of the throughput).
+_watched: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[set[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _watch(loop: asyncio.AbstractEventLoop, connections: set[Any], timeout: float) -> None:
+    servers = _watched.setdefault(loop, [])
+    if any(known is connections for known in servers):
+        return
+    servers.append(connections)
+    every = min(1.0, timeout / 4)
+
+    def sweep() -> None:
+        now = loop.time()
+        for conn in [c for c in connections if isinstance(c, GuardedProtocol) and c.too_slow(now)]:
+            conn.cut_off()
+        loop.call_later(every, sweep)
+
+    loop.call_later(every, sweep)
 
 
 def guarded(request_timeout: float) -> type[GuardedProtocol]:
