@@ -19,6 +19,10 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
+UNREADABLE = (
+    "Invalid HTTP request: a malformed request line or header, bytes HTTP does not allow, "
+    "or a line longer than the server reads"
+)
 
 
 def _answer(status: int, message: str) -> bytes:
@@ -57,7 +61,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         self._since = None
-        self.transport.write(_answer(400, f"Invalid HTTP request: {msg.rstrip('.')}"))
+        self.transport.write(_answer(400, UNREADABLE))
         self.transport.close()
 
     def too_slow(self, now: float) -> bool:
