@@ -3,8 +3,9 @@
     route -> parse -> admit -> run -> answer
 
 - route: the spec names the operation (404/405 otherwise).
-- parse: the body is read as JSON and every parameter checked against the spec; what is wrong
-  is kept, not raised, so the tenant can still be read from what was sent.
+- parse: the body is read as JSON (or as a form, where the operation declares one) and every
+  parameter checked against the spec; what is wrong is kept, not raised, so the tenant can
+  still be read from what was sent.
 - admit: `Provider.authenticate` (when the operation has a security requirement), then the
   tenant, read once (`Provider.tenant`).
 - run: under the tenant's lock, once: `Provider.before`, the refusal of an invalid request,
@@ -32,7 +33,7 @@ from mockserver.errors import Invalid, MockError, PayloadTooLarge, Unimplemented
 from mockserver.faults import Rule
 from mockserver.mock import Mock, ServerError
 from mockserver.provider import NO_HEADERS, Call, Ctx, Provider, Reply
-from mockserver.spec import Operation
+from mockserver.spec import FORM, Operation
 from mockserver.store import TenantStore
 
 
@@ -238,7 +239,10 @@ class ProviderApp:
             problem = raw
         else:
             try:
-                body, present = parse_body(raw)
+                if op.form and _media(_GET(headers, "content-type")) == FORM:
+                    body, present = parse_form(raw)
+                else:
+                    body, present = parse_body(raw)
             except Invalid as err:
                 problem = err
         checked = op.validate_request(
@@ -424,6 +428,23 @@ def parse_body(raw: bytes) -> tuple[Any, bool]:
     if (not utf8 or b"\\u" in raw) and _has_lone_surrogate(body):
         raise Invalid("Request body is not valid JSON: a lone surrogate in a string", kind="body")
     return body, True
+
+
+def _media(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def parse_form(raw: bytes) -> tuple[dict[str, str], bool]:
+    """An `application/x-www-form-urlencoded` body as a dict of strings (the first value of a
+    repeated field) and whether there was one; `Invalid` for percent-escapes that are not
+    UTF-8."""
+    if not raw.strip():
+        return {}, False
+    try:
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Invalid(f"Request body is not a valid form: {exc}", kind="body") from exc
+    return {name: values[0] for name, values in fields.items()}, True
 
 
 def _refuse_constant(name: str) -> Any:

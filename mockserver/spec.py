@@ -36,6 +36,7 @@ MAX_PROBLEMS = 20  # per value: a 200 000-item array gets 20 reasons, not 200 00
 MATCHES_KEPT = 4096  # routing results remembered per spec (forgotten all at once when full)
 MAX_EXPLAINED = 1000  # a larger invalid container is refused without a per-item explanation
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+FORM = "application/x-www-form-urlencoded"
 
 
 def _int32(value: object) -> bool:
@@ -270,6 +271,14 @@ class Operation:
     responses: dict[str, Schema | None]
     secured: bool
     raw: dict[str, Any] = field(repr=False)
+    # Whether a form body (`application/x-www-form-urlencoded`) is declared, and whether a JSON
+    # one is (or no body type at all): a form-only operation refuses JSON and untyped bodies.
+    form: bool = field(init=False)
+    takes_json: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.form = FORM in self.body_types
+        self.takes_json = not self.body_types or any(m.endswith("json") for m in self.body_types)
 
     def body_validator(self, content_type: str | None) -> Schema | None:
         """The validator for a media type; json-ish types fall back to application/json."""
@@ -286,7 +295,9 @@ class Operation:
 
     def accepts(self, content_type: str | None) -> bool:
         media = (content_type or "").split(";")[0].strip().lower()
-        return not media or media in self.body_types or media.endswith("json")
+        if not media:
+            return self.takes_json
+        return media in self.body_types or (media.endswith("json") and self.takes_json)
 
     def validate_request(
         self,
