@@ -102,3 +102,13 @@ def test_sdk_with_a_wrong_secret_is_refused(service_key, mockserver):
     client = _client(service_key, mockserver.tenant, secret="not-the-secret")
     with pytest.raises(AIAPIAuthenticatorAuthorizationException):
         client.deployment.query()
+
+
+def test_sdk_from_env_reads_the_service_key(service_key, mockserver, monkeypatch, tmp_path):
+    # The SDK appends /oauth/token to `url` and /v2 to `serviceurls.AI_API_URL` itself.
+    monkeypatch.setenv("AICORE_HOME", str(tmp_path))  # no config file of the machine's
+    monkeypatch.setenv("AICORE_SERVICE_KEY", json.dumps(service_key))
+    monkeypatch.setenv("AICORE_RESOURCE_GROUP", mockserver.tenant)
+    client = AICoreV2Client.from_env(read_timeout=30, connect_timeout=10)
+    assert client.deployment.query().count == 0
+    assert len(mockserver.requests(PROVIDER, operation_id="oauth.token")) == 1
