@@ -151,6 +151,24 @@ def _shown_state(mock: Mock, dump: dict[str, Any]) -> dict[str, Any]:
     return dump
 
 
+# Body members that are credentials wherever they appear (OAuth2 clients, IAM API keys,
+# Keystone passwords): the journal keeps what a client sent, the admin API shows them redacted.
+SECRET_MEMBERS = frozenset(
+    {"client_secret", "password", "apikey", "api_key", "refresh_token", "access_token", "secret"}
+)
+
+
+def _shown_body(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {
+            k: redacted(v) if k in SECRET_MEMBERS and isinstance(v, str) else _shown_body(v)
+            for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [_shown_body(v) for v in body]
+    return body
+
+
 def _shown_options(mock: Mock, provider: str, options: dict[str, Any]) -> dict[str, Any]:
     for name in mock.providers[provider].secret_options:
         if isinstance(options.get(name), dict):
@@ -226,7 +244,7 @@ async def read_requests(request: Request) -> Any:
         operation_id=q.get("operationId"),
         limit=int(limit) if limit else None,
     )
-    return {"requests": [e.as_dict() for e in entries]}
+    return {"requests": [e._replace(body=_shown_body(e.body)).as_dict() for e in entries]}
 
 
 async def clear_requests(request: Request) -> Any:

@@ -86,3 +86,15 @@ def test_registered_tokens_never_show_in_clear(mockserver: Any) -> None:
     assert r.status_code == 200 and token not in r.text
     tokens = r.json()["launchdarkly"][mockserver.tenant]["token"]
     assert tokens == {redacted(token): {"role": "reader", "projects": None, "revoked": False}}
+
+
+def test_credentials_in_journaled_bodies_are_redacted(mockserver: Any) -> None:
+    api = mockserver.client("sap_ai_core", auth=False)
+    client = f"client-{mockserver.tenant}"  # the token request's tenant is its client
+    form = {"grant_type": "client_credentials", "client_id": client, "client_secret": "hush-123"}
+    assert api.post("/oauth/token", data=form).status_code == 200
+    r = api.get("http://deploymock/__admin/requests", params={"tenant": client})
+    mockserver.mock.reset(tenant=client)
+    assert r.status_code == 200 and "hush-123" not in r.text
+    bodies = [e["body"] for e in r.json()["requests"] if e["operation_id"] == "oauth.token"]
+    assert bodies == [{**form, "client_secret": redacted("hush-123")}]
