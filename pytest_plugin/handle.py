@@ -107,6 +107,13 @@ class Mockserver:
             )
         return name
 
+    def service_key(self, provider: str | None = None) -> Any:
+        """A service key for this tenant pointing at the mock (the live server's URL when the
+        test has one), for SDK setups that read one, e.g. SAP's `AICORE_SERVICE_KEY`."""
+        name = self._name(provider)
+        base = self.live.url(name) if self.live is not None else f"http://deploymock/{name}"
+        return self.admin(name, "service_key", base_url=base)
+
     def admin_headers(self) -> dict[str, str]:
         """What the admin API asks for over a socket (in-process clients send it themselves)."""
         token = self.mock.admin_token

@@ -105,3 +105,17 @@ def test_live_admin(mockserver, mockserver_live):
 """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_service_key_points_at_the_mock_and_gets_a_token() -> None:
+    with mocked("sap_ai_core", live=True) as mock:
+        key = mock.service_key()
+        assert key["url"] == mock.url() and key["serviceurls"]["AI_API_URL"] == mock.url()
+        form = {"grant_type": "client_credentials", "client_id": key["clientid"]}
+        token = httpx.post(
+            f"{key['url']}/oauth/token", data={**form, "client_secret": key["clientsecret"]}
+        )
+        assert token.status_code == 200 and token.json()["token_type"] == "bearer"
+        wrong = httpx.post(f"{key['url']}/oauth/token", data={**form, "client_secret": "x"})
+        assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+        mock.mock.reset(tenant=key["clientid"])
