@@ -22,6 +22,7 @@ from mockserver.contract import ContractOptions, ContractReport, run_contract
 from mockserver.provider import Ctx, Reply
 from mockserver.providers import ibm_wml as wml
 from mockserver.providers import sap_ai_core as sap
+from mockserver.providers.sap_ai_core import deployments as sap_deployments
 from tests.contract.known_issues import unexpected
 
 pytestmark = pytest.mark.slow
@@ -49,27 +50,27 @@ STATEFUL = {"phases": ("stateful", "walk"), "operations": LIFECYCLE_OPS, "tick":
 # -- the variants ---------------------------------------------------------------------------
 def modify_not_persisted(ctx: Ctx) -> Reply:
     """Validates and answers 202 like the real one, but changes a copy."""
-    dep = sap._deployment(ctx, ctx.path["deploymentId"])
-    sap._modify(ctx, copy.deepcopy(dep), ctx.body)
+    dep = sap_deployments._deployment(ctx, ctx.path["deploymentId"])
+    sap_deployments._modify(ctx, copy.deepcopy(dep), ctx.body)
     return Reply(202, {"id": dep["id"], "message": "Deployment modification scheduled"})
 
 
 def modify_half_applied(ctx: Ctx) -> Reply:
     """Writes the configuration name before it validates the request."""
-    dep = sap._deployment(ctx, ctx.path["deploymentId"])
+    dep = sap_deployments._deployment(ctx, ctx.path["deploymentId"])
     dep["configurationName"] = "half-applied"
     return sap.modify_deployment(ctx)
 
 
 def modify_touches_created_at(ctx: Ctx) -> Reply:
     reply = sap.modify_deployment(ctx)
-    sap._deployment(ctx, ctx.path["deploymentId"])["createdAt"] = iso(ctx.now() + 1)
+    sap_deployments._deployment(ctx, ctx.path["deploymentId"])["createdAt"] = iso(ctx.now() + 1)
     return reply
 
 
 def modify_in_any_state(ctx: Ctx) -> Reply:
     """Stops a deployment whatever its status (the real one answers 412 outside PENDING/RUNNING)."""
-    dep = sap._deployment(ctx, ctx.path["deploymentId"])
+    dep = sap_deployments._deployment(ctx, ctx.path["deploymentId"])
     if ctx.body.get("targetStatus") == "STOPPED" and "configurationId" not in ctx.body:
         dep.update(targetStatus="STOPPED", lastOperation="UPDATE")
         sap.LIFECYCLE.enter(dep, "STOPPING", ctx.now())

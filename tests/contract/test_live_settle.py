@@ -30,6 +30,7 @@ from mockserver.contract.gate import BLOCKED, Req, Resp
 from mockserver.contract.settle import BUDGET, SAMPLES, Settling, interval
 from mockserver.provider import Ctx, Reply
 from mockserver.providers import sap_ai_core as sap
+from mockserver.providers.sap_ai_core import deployments as sap_deployments
 from pytest_plugin.transport import InProcessTransport
 from tests.support import ADMIN, serving
 
@@ -163,7 +164,7 @@ def stop_never_ends() -> Any:
 
 def get_stop_undone(ctx: Ctx) -> Reply:
     """Once a stop has ended, the deployment is RUNNING again: the stop did not hold."""
-    dep = sap._deployment(ctx, ctx.path["deploymentId"])
+    dep = sap_deployments._deployment(ctx, ctx.path["deploymentId"])
     if dep["status"] == "STOPPED":
         dep.update(status="RUNNING", targetStatus="RUNNING")
     return sap.get_deployment(ctx)
