@@ -15,19 +15,30 @@ silent):
   admin or editor there. Roles live in the container's state (admin action `set_role`); with
   none set, everybody is admin.
 - Errors are `{"trace", "errors": [{"code", "message", "target"?}], "status_code"}`.
+- IAM's token endpoint `POST /identity/token` (module `iam`) issues tokens for API keys, for
+  `Credentials(url=..., api_key=..., auth_url=<mock>/identity/token)`; its errors are IAM's.
 """
 
 from __future__ import annotations
 
-from mockserver.provider import Ctx, Handler, NotFound, Provider, Reply, TenantPlace
-from mockserver.providers.ibm_wml import deployments, models
+from typing import Any
+
+from mockserver.provider import (
+    Call,
+    Ctx,
+    Handler,
+    MockError,
+    NotFound,
+    Provider,
+    Reply,
+    TenantPlace,
+)
+from mockserver.providers.ibm_wml import common, deployments, iam, models
 from mockserver.providers.ibm_wml.common import (
     DEFAULT_USER,
     authenticate,
     authorized,
-    render_error,
     set_member,
-    tenant,
     token_for,
 )
 
@@ -45,6 +56,18 @@ def get_space(ctx: Ctx) -> Reply:
     sid = ctx.path["space_id"]
     entity = {"name": sid, "status": {"state": "active"}}
     return Reply(200, {"metadata": {"id": sid}, "entity": entity})
+
+
+def tenant(call: Call) -> str:
+    return (
+        iam.token_tenant(call) if call.operation_id == iam.TOKEN_OPERATION else common.tenant(call)
+    )
+
+
+def render_error(err: MockError, call: Call) -> dict[str, Any]:
+    if iam.is_token_call(call):
+        return iam.render_iam_error(err, call)
+    return common.render_error(err, call)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -76,9 +99,16 @@ PROVIDER = Provider(
     client_headers=lambda _tenant: {"Authorization": f"Bearer {token_for(DEFAULT_USER)}"},
     delays=deployments.DELAYS,
     outcomes=frozenset({"ready", "failed", "initializing", "updating"}),
-    handlers={op: authorized(handler) for op, handler in HANDLERS.items()},
+    handlers={
+        iam.TOKEN_OPERATION: iam.issue_token,  # no token needed to get one
+        **{op: authorized(handler) for op, handler in HANDLERS.items()},
+    },
     # POST /__admin/providers/ibm_wml/set_role {"tenant": <space id | project:<id>>, "user", "role"}
-    admin={"set_role": lambda store, args: set_member(store, args["user"], args.get("role"))},
+    admin={
+        "set_role": lambda store, args: set_member(store, args["user"], args.get("role")),
+        # POST /__admin/providers/ibm_wml/api_key {"tenant": <api key>, "user"?, "deleted"?}
+        "api_key": iam.set_api_key,
+    },
     description="IBM watsonx.ai Runtime (WML v4) deployments and models",
     contract=deployments.CONTRACT,
 )
