@@ -36,6 +36,7 @@ from mockserver.errors import Invalid
 from mockserver.faults import Rule
 
 if TYPE_CHECKING:
+    from mockserver.journal import Entry
     from mockserver.mock import Mock
 
 
@@ -158,6 +159,23 @@ SECRET_MEMBERS = frozenset(
 )
 
 
+def _shown_entry(entry: Entry) -> Entry:
+    """An entry with its body's credentials redacted, and its tenant too when a credential
+    names it (IAM's token requests: the API key is the tenant)."""
+    given = _secrets_in(entry.body)
+    tenant = redacted(entry.tenant) if entry.tenant in given else entry.tenant
+    return entry._replace(tenant=tenant, body=_shown_body(entry.body))
+
+
+def _secrets_in(body: Any) -> set[str]:
+    if isinstance(body, dict):
+        found = {v for k, v in body.items() if k in SECRET_MEMBERS and isinstance(v, str)}
+        return found.union(*(_secrets_in(v) for v in body.values()))
+    if isinstance(body, list):
+        return set().union(*(_secrets_in(v) for v in body))
+    return set()
+
+
 def _shown_body(body: Any) -> Any:
     if isinstance(body, dict):
         return {
@@ -244,7 +262,7 @@ async def read_requests(request: Request) -> Any:
         operation_id=q.get("operationId"),
         limit=int(limit) if limit else None,
     )
-    return {"requests": [e._replace(body=_shown_body(e.body)).as_dict() for e in entries]}
+    return {"requests": [_shown_entry(e).as_dict() for e in entries]}
 
 
 async def clear_requests(request: Request) -> Any:

@@ -98,3 +98,14 @@ def test_credentials_in_journaled_bodies_are_redacted(mockserver: Any) -> None:
     assert r.status_code == 200 and "hush-123" not in r.text
     bodies = [e["body"] for e in r.json()["requests"] if e["operation_id"] == "oauth.token"]
     assert bodies == [{**form, "client_secret": redacted("hush-123")}]
+
+
+def test_an_api_key_that_names_a_tenant_is_redacted_there_too(mockserver: Any) -> None:
+    api = mockserver.client("ibm_wml", auth=False)
+    key = f"key-{mockserver.tenant}"
+    form = {"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": key}
+    assert api.post("/identity/token", data=form).status_code == 200
+    r = api.get("http://deploymock/__admin/requests", params={"provider": "ibm_wml"})
+    assert r.status_code == 200 and key not in r.text
+    assert redacted(key) in {e["tenant"] for e in r.json()["requests"]}
+    mockserver.mock.reset(tenant=key)
