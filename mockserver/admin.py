@@ -145,6 +145,9 @@ def redacted(secret: str) -> str:
 
 def _shown_state(mock: Mock, dump: dict[str, Any]) -> dict[str, Any]:
     for provider, tenants in dump.items():
+        named = mock.providers[provider].secret_tenant_kinds
+        for tenant in [t for t, records in tenants.items() if named & set(records)]:
+            tenants[redacted(tenant)] = tenants.pop(tenant)
         for kind in mock.providers[provider].secret_kinds:
             for records in tenants.values():
                 if kind in records:
@@ -159,11 +162,14 @@ SECRET_MEMBERS = frozenset(
 )
 
 
-def _shown_entry(entry: Entry) -> Entry:
+def _shown_entry(mock: Mock, entry: Entry) -> Entry:
     """An entry with its body's credentials redacted, and its tenant too when a credential
     names it (IAM's token requests: the API key is the tenant)."""
-    given = _secrets_in(entry.body)
-    tenant = redacted(entry.tenant) if entry.tenant in given else entry.tenant
+    provider = mock.providers.get(entry.provider)
+    secret = entry.tenant in _secrets_in(entry.body) or (
+        provider is not None and entry.operation_id in provider.secret_tenant_operations
+    )
+    tenant = redacted(entry.tenant) if secret and entry.tenant else entry.tenant
     return entry._replace(tenant=tenant, body=_shown_body(entry.body))
 
 
@@ -262,7 +268,7 @@ async def read_requests(request: Request) -> Any:
         operation_id=q.get("operationId"),
         limit=int(limit) if limit else None,
     )
-    return {"requests": [_shown_entry(e).as_dict() for e in entries]}
+    return {"requests": [_shown_entry(mock, e).as_dict() for e in entries]}
 
 
 async def clear_requests(request: Request) -> Any:

@@ -159,6 +159,10 @@ class Provider:
     # (LaunchDarkly's registered tokens), options whose keys are (Heat's bound tokens).
     secret_kinds: frozenset[str] = frozenset()
     secret_options: frozenset[str] = frozenset()
+    # Operations whose tenant is a credential (IAM's token request: the API key), and store
+    # kinds whose presence says a tenant is named by one: such tenant names are shown redacted.
+    secret_tenant_operations: frozenset[str] = frozenset()
+    secret_tenant_kinds: frozenset[str] = frozenset()
     # Runs for every routed request right after authentication and before the request is
     # refused as invalid, under the tenant's lock, for vendors that count or refuse requests
     # before looking at them (rate limits, revoked tokens). The headers it returns go on every

@@ -108,4 +108,11 @@ def test_an_api_key_that_names_a_tenant_is_redacted_there_too(mockserver: Any) -
     r = api.get("http://deploymock/__admin/requests", params={"provider": "ibm_wml"})
     assert r.status_code == 200 and key not in r.text
     assert redacted(key) in {e["tenant"] for e in r.json()["requests"]}
+    mockserver.admin("ibm_wml", "api_key", tenant=key, user="IBMid-alice")  # stored under the key
+    refresh = api.post("/identity/token", data=form).json()["refresh_token"]
+    again = {"grant_type": "refresh_token", "refresh_token": refresh}
+    assert api.post("/identity/token", data=again).status_code == 200
+    for path in ("requests", "state"):
+        shown = api.get(f"http://deploymock/__admin/{path}", params={"provider": "ibm_wml"})
+        assert shown.status_code == 200 and key not in shown.text, path
     mockserver.mock.reset(tenant=key)

@@ -109,6 +109,9 @@ PROVIDER = Provider(
         # POST /__admin/providers/ibm_wml/api_key {"tenant": <api key>, "user"?, "deleted"?}
         "api_key": iam.set_api_key,
     },
+    # A token request's tenant is its API key: shown redacted by the admin API.
+    secret_tenant_operations=frozenset({iam.TOKEN_OPERATION}),
+    secret_tenant_kinds=frozenset({iam.KEY_KIND}),
     description="IBM watsonx.ai Runtime (WML v4) deployments and models",
     contract=deployments.CONTRACT,
 )
