@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,26 @@ class MockserverConfig:
     validate_responses: bool = True
     journal_size: int = 10_000
     journal_bytes: int = 64 * 1024 * 1024
+
+
+def build_app(config: MockserverConfig) -> Any:
+    """The app the fixtures (and `mocked()`) share: the config's settings, a frozen virtual
+    clock, and an admin token (its live socket is on this machine only, but other users have
+    one too; in-process clients send the token themselves)."""
+    from mockserver.app import create_app
+    from mockserver.clock import VirtualClock
+
+    return create_app(
+        providers=config.providers,
+        clock=VirtualClock.fake(),
+        seed=config.seed,
+        delays=config.delays,
+        options=config.options,
+        validate_responses=config.validate_responses,
+        journal_size=config.journal_size,
+        journal_bytes=config.journal_bytes,
+        admin_token=secrets.token_urlsafe(24),
+    )
 
 
 class LiveServer:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -82,22 +81,10 @@ def mockserver_config() -> MockserverConfig:
 @pytest.fixture(scope="session")
 def mockserver_app(mockserver_config: MockserverConfig) -> Starlette:
     """The mock as an ASGI app, shared by the session, with a frozen virtual clock."""
-    from mockserver.app import create_app
-    from mockserver.clock import VirtualClock
+    from pytest_plugin.handle import build_app
 
-    cfg = mockserver_config
-    return create_app(
-        providers=cfg.providers,
-        clock=VirtualClock.fake(),
-        seed=cfg.seed,
-        delays=cfg.delays,
-        options=cfg.options,
-        validate_responses=cfg.validate_responses,
-        journal_size=cfg.journal_size,
-        journal_bytes=cfg.journal_bytes,
-        # Its socket (mockserver_live) is on this machine only, but other users have one too.
-        admin_token=secrets.token_urlsafe(24),
-    )
+    app: Starlette = build_app(mockserver_config)
+    return app
 
 
 @pytest.fixture(scope="session")

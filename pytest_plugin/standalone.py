@@ -30,7 +30,7 @@ from contextlib import ContextDecorator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from pytest_plugin.handle import LiveServer, Mockserver, MockserverConfig
+from pytest_plugin.handle import LiveServer, Mockserver, MockserverConfig, build_app
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,23 +39,11 @@ _apps_lock = threading.Lock()
 
 
 def shared_app(config: MockserverConfig) -> Any:
-    """One app per distinct settings, built on first use (frozen virtual clock, as the fixture)."""
-    from mockserver.app import create_app
-    from mockserver.clock import VirtualClock
-
+    """One app per distinct settings, built on first use, as the fixture's is."""
     key = repr(config)
     with _apps_lock:
         if key not in _apps:
-            _apps[key] = create_app(
-                providers=config.providers,
-                clock=VirtualClock.fake(),
-                seed=config.seed,
-                delays=config.delays,
-                options=config.options,
-                validate_responses=config.validate_responses,
-                journal_size=config.journal_size,
-                journal_bytes=config.journal_bytes,
-            )
+            _apps[key] = build_app(config)
         return _apps[key]
 
 
