@@ -2,64 +2,90 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
+from mockserver.cli import READY
+
 # The admin token the tests' servers take (deploymock serve reads DEPLOYMOCK_ADMIN_TOKEN), and
 # the headers that send it.
+TOKEN_ENV = "DEPLOYMOCK_ADMIN_TOKEN"
 ADMIN_TOKEN = "deploymock-tests-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
-def serving(
+def serve_ready(
     *args: str,
     command: tuple[str, ...] = (sys.executable, "-m", "mockserver"),
     env: dict[str, str] | None = None,
     stdout: IO[str] | None = None,
-) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
-    port = free_port()
+    admin_token: str | None = ADMIN_TOKEN,
+    timeout: float = 60,
+) -> Iterator[tuple[str, subprocess.Popen[str], list[str], dict[str, Any]]]:
+    """`deploymock serve --port 0 ARGS`, once its ready line is out: (its URL, the process, its
+    stderr lines so far and to come, the ready line's JSON). The admin token is `admin_token`
+    (None: the one serve makes) unless `env` names one; the user's own is never inherited."""
+    environment = dict(os.environ if env is None else env)
+    if env is None or TOKEN_ENV not in env:
+        environment.pop(TOKEN_ENV, None)
+        if admin_token is not None:
+            environment[TOKEN_ENV] = admin_token
     proc = subprocess.Popen(
-        [*command, "serve", "--port", str(port), *args],
+        [*command, "serve", "--port", "0", *args],
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
-        env={"DEPLOYMOCK_ADMIN_TOKEN": ADMIN_TOKEN, **(env if env is not None else os.environ)},
+        env=environment,
     )
     assert proc.stderr is not None
-    lines = []
-    for line in proc.stderr:  # blocks until uvicorn says it is listening (or the process dies)
-        lines.append(line)
-        if "Uvicorn running on" in line:
-            break
-    else:
-        proc.wait(timeout=10)
-        pytest.fail("deploymock serve did not start:\n" + "".join(lines))
-    # Keep reading so a chatty server never blocks on a full pipe.
-    drain = threading.Thread(target=lines.extend, args=(proc.stderr,), daemon=True)
-    drain.start()
-    scheme = "https" if "--self-signed" in args else "http"
+    lines: list[str] = []
+    arrived: queue.Queue[str | None] = queue.Queue()
+
+    def read(stream: IO[str]) -> None:  # keeps reading, so a chatty server never blocks
+        for line in stream:
+            lines.append(line)
+            arrived.put(line)
+        arrived.put(None)
+
+    reader = threading.Thread(target=read, args=(proc.stderr,), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    ready: dict[str, Any] | None = None
     try:
-        yield f"{scheme}://127.0.0.1:{port}", proc, lines
+        while ready is None:
+            line = arrived.get(timeout=max(0.0, deadline - time.monotonic()))
+            if line is None:
+                proc.wait(timeout=10)
+                pytest.fail("deploymock serve did not start:\n" + "".join(lines))
+            if line.startswith(READY):
+                ready = json.loads(line[len(READY) :])
+    except queue.Empty:
+        proc.kill()
+        pytest.fail(f"no ready line in {timeout} s:\n" + "".join(lines))
+    try:
+        yield ready["url"], proc, lines, ready
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=10)
-        drain.join(timeout=10)
+        reader.join(timeout=10)
         proc.stderr.close()
+
+
+@contextmanager
+def serving(*args: str, **options: Any) -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
+    """`serve_ready` without the ready line's JSON: (URL, process, stderr lines)."""
+    with serve_ready(*args, **options) as (url, proc, lines, _ready):
+        yield url, proc, lines

@@ -4,83 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
 import sysconfig
-import threading
-import time
 import venv
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
 import httpx
 import pytest
 
 from mockserver.app import discover
 from mockserver.cli import READY, _delay, build_parser, main
+from tests.support import serve_ready as serving
 
 ROOT = Path(__file__).parents[1]
-TOKEN_ENV = "DEPLOYMOCK_ADMIN_TOKEN"
 SAP = {"Authorization": "Bearer t", "AI-Resource-Group": "rg-a"}
 DEPLOYMOCK = (sys.executable, "-m", "mockserver")
-
-
-@contextmanager
-def serving(
-    *args: str,
-    command: tuple[str, ...] = DEPLOYMOCK,
-    env: dict[str, str] | None = None,
-    stdout: IO[str] | None = None,
-    timeout: float = 60,
-) -> Iterator[tuple[str, subprocess.Popen[str], list[str], dict[str, Any]]]:
-    """`deploymock serve --port 0 ARGS`, once its ready line is out: (its URL, the process, its
-    stderr lines so far and to come, the ready line's JSON)."""
-    proc = subprocess.Popen(
-        [*command, "serve", "--port", "0", *args],
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        # the user's own admin token, if they have one set, is not this test's
-        env=env if env is not None else {k: v for k, v in os.environ.items() if k != TOKEN_ENV},
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-    arrived: queue.Queue[str | None] = queue.Queue()
-
-    def read(stream: IO[str]) -> None:  # keeps reading, so a chatty server never blocks
-        for line in stream:
-            lines.append(line)
-            arrived.put(line)
-        arrived.put(None)
-
-    reader = threading.Thread(target=read, args=(proc.stderr,), daemon=True)
-    reader.start()
-    deadline = time.monotonic() + timeout
-    ready: dict[str, Any] | None = None
-    try:
-        while ready is None:
-            line = arrived.get(timeout=max(0.0, deadline - time.monotonic()))
-            if line is None:
-                proc.wait(timeout=10)
-                pytest.fail("deploymock serve did not start:\n" + "".join(lines))
-            if line.startswith(READY):
-                ready = json.loads(line[len(READY) :])
-    except queue.Empty:
-        proc.kill()
-        pytest.fail(f"no ready line in {timeout} s:\n" + "".join(lines))
-    try:
-        yield ready["url"], proc, lines, ready
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=10)
-        reader.join(timeout=10)
-        proc.stderr.close()
 
 
 def deploymock(*args: str) -> subprocess.CompletedProcess[str]:
@@ -159,7 +100,7 @@ def test_unknown_provider_exits_2_with_a_message() -> None:
 
 
 def test_port_0_serves_on_a_bound_port_the_ready_line_names() -> None:
-    with serving("--provider", "sap_ai_core") as (url, _, lines, ready):
+    with serving("--provider", "sap_ai_core", admin_token=None) as (url, _, lines, ready):
         port = int(url.rpartition(":")[2])
         assert port != 0 and url == f"http://127.0.0.1:{port}"
         assert ready == {
